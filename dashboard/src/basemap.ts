@@ -1,0 +1,26 @@
+import type { StyleSpecification } from 'maplibre-gl'
+
+interface UiConfig {
+  basemapStyleUrl: string | null
+}
+
+/** BASEMAP_STYLE_URL when configured; otherwise the offline style served by this server. */
+export async function basemapStyle (): Promise<string | StyleSpecification> {
+  const config = await (await fetch('/ui-config.json')).json() as UiConfig
+  return config.basemapStyleUrl ?? offlineStyle(window.location.origin)
+}
+
+export function offlineStyle (origin: string): StyleSpecification {
+  return {
+    version: 8,
+    sources: {
+      land: { type: 'geojson', data: `${origin}/basemap/land.geojson`, attribution: 'Natural Earth' },
+      borders: { type: 'geojson', data: `${origin}/basemap/borders.geojson` }
+    },
+    layers: [
+      { id: 'water', type: 'background', paint: { 'background-color': '#cfe0ea' } },
+      { id: 'land', type: 'fill', source: 'land', paint: { 'fill-color': '#f4f1ea' } },
+      { id: 'borders', type: 'line', source: 'borders', paint: { 'line-color': '#a39a8c', 'line-width': 0.8 } }
+    ]
+  }
+}

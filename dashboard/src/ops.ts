@@ -1,0 +1,154 @@
+import * as maplibregl from 'maplibre-gl'
+import type { GeoJSONSource } from 'maplibre-gl'
+import type { FeatureCollection, Point } from 'geojson'
+import { basemapStyle } from './basemap.js'
+import { openLiveSocket } from './live-socket.js'
+
+interface LivePosition {
+  deviceId: string
+  vehicleId: string | null
+  lat: number
+  lon: number
+  speed: number | null
+  heading: number | null
+  time: number
+}
+
+type LiveFrame =
+  | { type: 'snapshot' | 'positions', positions: LivePosition[] }
+  | { type: 'error', error: string }
+
+interface Vehicle { id: string, name: string, plate: string | null }
+
+const positions = new Map<string, LivePosition>()
+const vehicles = new Map<string, Vehicle>()
+const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T
+
+async function main (): Promise<void> {
+  const session = await (await fetch('/api/session')).json() as { loggedIn: boolean }
+  if (!session.loggedIn) {
+    showLogin()
+    return
+  }
+  $('#login').hidden = true
+  $('#app').hidden = false
+  await startMap()
+}
+
+function showLogin (): void {
+  const form = $<HTMLFormElement>('#login')
+  form.hidden = false
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const apiKey = $<HTMLInputElement>('#api-key').value.trim()
+    void fetch('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey })
+    }).then(async (response) => {
+      if (response.ok) {
+        await main()
+        return
+      }
+      $('#login-error').textContent = 'That API key is not valid.'
+    })
+  })
+}
+
+async function startMap (): Promise<void> {
+  const list = await (await fetch('/api/vehicles')).json() as { items: Vehicle[] }
+  for (const vehicle of list.items) vehicles.set(vehicle.id, vehicle)
+
+  const map = new maplibregl.Map({ container: 'map', style: await basemapStyle(), center: [100.5, 13.7], zoom: 4 })
+  Object.assign(window, { trackstream: { map, positions } })
+  map.addControl(new maplibregl.NavigationControl(), 'top-right')
+  await map.once('load')
+  map.addSource('vehicles', { type: 'geojson', data: toGeoJson() })
+  map.addLayer({
+    id: 'vehicles',
+    type: 'circle',
+    source: 'vehicles',
+    paint: {
+      'circle-radius': 7,
+      'circle-color': ['case', ['get', 'stale'], '#8a8f98', '#0b6bcb'],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 2
+    }
+  })
+  map.on('click', 'vehicles', (event) => {
+    const id = event.features?.[0]?.properties?.deviceId as string | undefined
+    const position = id === undefined ? undefined : positions.get(id)
+    if (position === undefined) return
+    new maplibregl.Popup().setLngLat([position.lon, position.lat]).setDOMContent(describe(position)).addTo(map)
+  })
+
+  const viewport = (): [number, number, number, number] => {
+    const b = map.getBounds()
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => Math.round(n * 1e4) / 1e4) as [number, number, number, number]
+  }
+  const socket = openLiveSocket('/ws/live', {
+    onOpen: (live) => { live.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) },
+    onMessage: (message) => { onFrame(message as LiveFrame, map) },
+    onStatus: (connected) => {
+      $('#connection').textContent = connected ? 'live' : 'reconnecting…'
+      $('#connection').dataset.connected = String(connected)
+    }
+  })
+  map.on('moveend', () => { socket.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) })
+}
+
+function wholeWorld (map: maplibregl.Map): boolean {
+  const b = map.getBounds()
+  return b.getEast() - b.getWest() >= 360
+}
+
+function onFrame (frame: LiveFrame, map: maplibregl.Map): void {
+  if (frame.type === 'error') return
+  if (frame.type === 'snapshot') positions.clear()
+  for (const position of frame.positions) positions.set(position.deviceId, position)
+  map.getSource<GeoJSONSource>('vehicles')?.setData(toGeoJson())
+  renderList()
+}
+
+const STALE_MS = 5 * 60 * 1000
+
+function toGeoJson (): FeatureCollection<Point> {
+  const now = Date.now()
+  return {
+    type: 'FeatureCollection',
+    features: [...positions.values()].map((p) => ({
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
+      properties: { deviceId: p.deviceId, vehicleId: p.vehicleId, stale: now - p.time > STALE_MS }
+    }))
+  }
+}
+
+function label (position: LivePosition): string {
+  const vehicle = position.vehicleId === null ? undefined : vehicles.get(position.vehicleId)
+  return vehicle === undefined ? position.deviceId : `${vehicle.name}${vehicle.plate === null ? '' : ` (${vehicle.plate})`}`
+}
+
+function describe (position: LivePosition): HTMLElement {
+  const box = document.createElement('div')
+  const title = document.createElement('strong')
+  title.textContent = label(position)
+  const detail = document.createElement('div')
+  const speed = position.speed === null ? '' : `, ${Math.round(position.speed * 3.6)} km/h`
+  detail.textContent = `${new Date(position.time).toLocaleTimeString()}${speed}`
+  box.append(title, detail)
+  return box
+}
+
+function renderList (): void {
+  const list = $('#vehicle-list')
+  const items = [...positions.values()].sort((a, b) => label(a).localeCompare(label(b))).map((position) => {
+    const item = document.createElement('li')
+    item.textContent = `${label(position)} · ${new Date(position.time).toLocaleTimeString()}`
+    return item
+  })
+  list.replaceChildren(...items)
+  $('#vehicle-count').textContent = String(positions.size)
+}
+
+void main()

@@ -1,0 +1,214 @@
+import net from 'node:net'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
+import { devicePrefix, parseTopic } from '../proto/topics.js'
+import { toIngestMessage } from './decoders/index.js'
+import type { Ingest } from './ingest-message.js'
+import { guardPacketSize } from './packet-size-guard.js'
+import { REJECT_REASONS, type RejectReason } from './rejects.js'
+import { verifySecret } from './secrets.js'
+
+export interface DeviceCredentials {
+  secretHash: string
+  disabled: boolean
+}
+
+export interface GatewayOptions {
+  findDevice: (deviceId: string) => DeviceCredentials | undefined
+  /** Resolves once the message is durable; only then is a QoS1 PUBACK sent. */
+  ingest: Ingest
+  /** Refusals the pipeline never sees: connection, ACL and size. deviceId is null when unknown. */
+  onRefused: (deviceId: string | null, reason: RejectReason, address: string | null) => void
+  maxMessageBytes: number
+  log: { warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
+  /** Scale-out seams: aedes-persistence-redis and mqemitter-redis fit here. In memory by default. */
+  persistence?: AedesOptions['persistence']
+  mq?: AedesOptions['mq']
+  now?: () => number
+}
+
+const BAD_USERNAME_OR_PASSWORD = 4
+const NOT_AUTHORIZED = 5
+
+/**
+ * The embedded MQTT broker. Devices log in with their device id as username and their secret as
+ * password, and may publish and subscribe only under ts/v1/<deviceId>/.
+ *
+ * Ingest happens in authorizePublish, the one hook aedes runs before it writes the QoS1 PUBACK
+ * (lib/handlers/publish.js). The callback fires only after the group commit holding the message
+ * has committed, so an acknowledged message is always in the database. aedes dispatches all
+ * packets of one socket read before reading more, so they join the same commit, and the socket
+ * is not read again until it completes: that is the backpressure.
+ */
+export class Gateway {
+  readonly broker: Aedes
+  private readonly deviceOf = new WeakMap<Client, string>()
+  private readonly connections = new Map<string, Set<Client>>()
+  private tcp: net.Server | undefined
+  private readonly now: () => number
+
+  private constructor (private readonly options: GatewayOptions, broker: Aedes) {
+    this.broker = broker
+    this.now = options.now ?? Date.now
+  }
+
+  static async create (options: GatewayOptions): Promise<Gateway> {
+    let gateway: Gateway | undefined
+    const broker = await Aedes.createBroker({
+      persistence: options.persistence,
+      mq: options.mq,
+      authenticate: (client, username, password, done) => { gateway?.authenticate(client, username, password, done) },
+      authorizePublish: (client, packet, done) => { gateway?.authorizePublish(client, packet, done) },
+      authorizeSubscribe: (client, subscription, done) => { gateway?.authorizeSubscribe(client, subscription, done) }
+    })
+    const created = new Gateway(options, broker)
+    gateway = created
+    broker.on('clientReady', (client) => { created.track(client) })
+    broker.on('clientDisconnect', (client) => { created.untrack(client) })
+    broker.on('clientError', (client, error) => {
+      options.log.debug({ device: created.deviceOf.get(client), err: error.message }, 'MQTT client error')
+    })
+    return created
+  }
+
+  /** Serves one connection: a TCP socket, or a WebSocket stream from /mqtt. */
+  handle (conn: Duplex, request?: IncomingMessage): void {
+    const address = request?.socket.remoteAddress ?? (conn as net.Socket).remoteAddress ?? null
+    guardPacketSize(conn, this.options.maxMessageBytes, (bytes) => {
+      this.options.onRefused(null, 'message_too_large', address)
+      this.options.log.warn({ address, bytes, limit: this.options.maxMessageBytes }, 'closed an MQTT connection that sent a packet over MAX_MESSAGE_BYTES')
+    })
+    this.broker.handle(conn, request)
+  }
+
+  async listen (port: number, host: string): Promise<net.AddressInfo> {
+    const server = net.createServer((socket) => { this.handle(socket) })
+    this.tcp = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    return server.address() as net.AddressInfo
+  }
+
+  /** Stops taking new TCP connections; connected devices carry on. */
+  async stopAccepting (): Promise<void> {
+    const server = this.tcp
+    if (server === undefined || !server.listening) return
+    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  }
+
+  /** Disconnects every device, TCP and WebSocket alike. */
+  async close (): Promise<void> {
+    await this.stopAccepting()
+    await new Promise<void>((resolve) => { this.broker.close(() => { resolve() }) })
+  }
+
+  /** The TCP port devices connect to, once listening. */
+  get port (): number | undefined {
+    const address = this.tcp?.address()
+    return typeof address === 'object' && address !== null ? address.port : undefined
+  }
+
+  /** Listening for devices and not shutting down. */
+  get accepting (): boolean {
+    return this.tcp?.listening === true && !this.broker.closed
+  }
+
+  isConnected (deviceId: string): boolean {
+    return this.connections.has(deviceId)
+  }
+
+  /** Drops every connection of a device, e.g. after its secret is rotated or it is disabled. */
+  disconnect (deviceId: string): void {
+    for (const client of this.connections.get(deviceId) ?? []) client.close()
+  }
+
+  private track (client: Client): void {
+    const deviceId = this.deviceOf.get(client)
+    if (deviceId === undefined) return
+    const clients = this.connections.get(deviceId) ?? new Set()
+    clients.add(client)
+    this.connections.set(deviceId, clients)
+  }
+
+  private untrack (client: Client): void {
+    const deviceId = this.deviceOf.get(client)
+    const clients = deviceId === undefined ? undefined : this.connections.get(deviceId)
+    if (deviceId === undefined || clients === undefined) return
+    clients.delete(client)
+    if (clients.size === 0) this.connections.delete(deviceId)
+  }
+
+  private authenticate (
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void
+  ): void {
+    const address = remoteAddress(client)
+    const refuse = (deviceId: string | null, reason: RejectReason, returnCode: number): void => {
+      this.options.onRefused(deviceId, reason, address)
+      const error = Object.assign(new Error(REJECT_REASONS[reason]), { returnCode }) as AuthenticateError
+      done(error, false)
+    }
+    if (username === undefined || username === '' || password === undefined) {
+      refuse(null, 'missing_credentials', BAD_USERNAME_OR_PASSWORD)
+      return
+    }
+    const device = this.options.findDevice(username)
+    if (device === undefined) {
+      refuse(username, 'unknown_device', BAD_USERNAME_OR_PASSWORD)
+      return
+    }
+    if (!verifySecret(password.toString('utf8'), device.secretHash)) {
+      refuse(username, 'bad_secret', BAD_USERNAME_OR_PASSWORD)
+      return
+    }
+    if (device.disabled) {
+      refuse(username, 'device_disabled', NOT_AUTHORIZED)
+      return
+    }
+    this.deviceOf.set(client, username)
+    done(null, true)
+  }
+
+  private authorizePublish (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    // client is null only for a will left by a client that is gone: devices publish no wills we keep
+    const deviceId = client === null ? undefined : this.deviceOf.get(client)
+    if (client === null || deviceId === undefined) {
+      done(new Error('not authenticated'))
+      return
+    }
+    const parsed = parseTopic(packet.topic)
+    if (parsed?.deviceId !== deviceId) {
+      // MQTT 3.1.1 has no negative PUBACK; closing the connection is the refusal (MQTT-3.3.5-2)
+      this.options.onRefused(deviceId, 'topic_not_allowed', remoteAddress(client))
+      done(new Error(`${deviceId} may not publish to ${packet.topic}`))
+      return
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const ingested = this.options.ingest(toIngestMessage(packet.topic, parsed, payload, this.now()))
+    ingested.then(() => { done(null) }, (error: Error) => { done(error) })
+  }
+
+  private authorizeSubscribe (
+    client: Client,
+    subscription: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void
+  ): void {
+    const deviceId = this.deviceOf.get(client)
+    if (deviceId !== undefined && subscription.topic.startsWith(devicePrefix(deviceId))) {
+      done(null, subscription)
+      return
+    }
+    this.options.onRefused(deviceId ?? null, 'subscribe_not_allowed', remoteAddress(client))
+    // a null subscription answers SUBACK 0x80 without dropping the connection
+    done(null, null)
+  }
+}
+
+function remoteAddress (client: Client): string | null {
+  return client.req?.socket.remoteAddress ?? (client.conn as net.Socket).remoteAddress ?? null
+}

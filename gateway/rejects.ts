@@ -1,0 +1,42 @@
+/**
+ * Every reason trackstream refuses a connection, a message or a value. Counted per reason and per
+ * device, so a person can tell at once why a device shows nothing.
+ */
+export const REJECT_REASONS = {
+  // connection
+  missing_credentials: 'the device connected without a username (its device id) or password',
+  unknown_device: 'no device is registered under this id',
+  bad_secret: 'the password does not match the device secret',
+  device_disabled: 'the device is disabled',
+  topic_not_allowed: 'the device published outside its own ts/v1/<deviceId>/ topics',
+  subscribe_not_allowed: 'the device subscribed outside its own ts/v1/<deviceId>/ topics',
+  message_too_large: 'the MQTT packet is larger than MAX_MESSAGE_BYTES',
+  // message
+  unknown_channel: 'the topic is the device\'s own, but not one of fix or scan',
+  malformed_json: 'the payload looks like JSON but does not parse',
+  malformed_protobuf: 'the payload is not a valid protobuf batch',
+  invalid_fix: 'a fix is missing a required field or has a field of the wrong type',
+  invalid_scan: 'a scan is missing a required field or has a field of the wrong type',
+  empty_batch: 'the payload carries no fixes or scans',
+  device_mismatch: 'the id inside the payload differs from the id in the topic',
+  // value
+  bad_coordinates: 'latitude or longitude is out of range, or exactly 0,0',
+  time_in_future: 'the timestamp is ahead of the server clock by more than the allowed skew',
+  time_too_old: 'the timestamp is older than the retention window',
+  implausible_speed: 'the speed is negative or faster than any vehicle',
+  bad_value: 'heading, accuracy, battery, antenna or RSSI is out of range',
+  bad_epc: 'the EPC is not an even-length hexadecimal string of 4 to 124 digits',
+  // storage
+  db_rejected: 'the database refused the row; it is kept in ingest_rejects'
+} as const
+
+export type RejectReason = keyof typeof REJECT_REASONS
+
+export interface Rejection {
+  reason: RejectReason
+  detail: string
+}
+
+export function rejection (reason: RejectReason, detail: string = REJECT_REASONS[reason]): Rejection {
+  return { reason, detail }
+}

@@ -1,0 +1,92 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import websocket from '@fastify/websocket'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import authPlugin from './plugins/auth.js'
+import brokerPlugin from './plugins/broker.js'
+import dbPlugin from './plugins/db.js'
+import livePlugin from './plugins/live.js'
+import metricsPlugin from './plugins/metrics.js'
+import pipelinePlugin from './plugins/pipeline.js'
+import statePlugin from './plugins/state.js'
+import dashboardRoutes from './routes/dashboard.js'
+import deviceRoutes from './routes/devices.js'
+import healthRoutes from './routes/health.js'
+import liveRoutes from './routes/live.js'
+import parcelRoutes from './routes/parcels.js'
+import readerRoutes from './routes/readers.js'
+import stationRoutes from './routes/stations.js'
+import trackRoutes from './routes/track.js'
+import vehicleRoutes from './routes/vehicles.js'
+
+export interface AppOptions {
+  config: Config
+  databaseUrl: string
+  apiKey: string
+  logger: Logger
+  /** For tests: the pipeline's notion of now. */
+  clock?: () => number
+}
+
+/**
+ * Builds the whole server without listening, so tests can inject requests. The caller listens:
+ * app.listen() for HTTP and app.gateway.listen() for MQTT over TCP.
+ */
+export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.maxMessageBytes,
+    forceCloseConnections: 'idle',
+    // one log line per HTTP request drowns what matters; errors are still logged
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
+  }) as unknown as FastifyInstance
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'trackstream', version: '1', description: 'Real-time parcel tracking: devices, places, parcels, milestones.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'the API key (API_KEY, or DATA_DIR/api-key)' },
+          session: { type: 'apiKey', in: 'cookie', name: 'ts_session' }
+        }
+      }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(metricsPlugin)
+  await app.register(dbPlugin, {
+    databaseUrl,
+    policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays }
+  })
+  await app.register(statePlugin)
+  await app.register(pipelinePlugin, { retentionDays: config.retentionDays, clock })
+  await app.register(livePlugin, { tickMs: config.liveTickMs })
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.maxMessageBytes,
+      // MQTT over WebSocket must echo the subprotocol, or browsers drop the connection
+      handleProtocols: (protocols) => ['mqtt', 'mqttv3.1'].find((p) => protocols.has(p)) ?? false
+    },
+    // viewers close here; MQTT sockets stay open until the broker has drained (plugins/broker.ts)
+    preClose: async function (this: FastifyInstance) {
+      for (const client of this.websocketServer.clients) {
+        if (!client.protocol.startsWith('mqtt')) client.close(1001, 'server shutting down')
+      }
+    }
+  })
+  await app.register(authPlugin, { apiKey })
+  await app.register(brokerPlugin, { maxMessageBytes: config.maxMessageBytes })
+  await app.register(healthRoutes)
+  await app.register(deviceRoutes)
+  await app.register(stationRoutes)
+  await app.register(readerRoutes)
+  await app.register(vehicleRoutes)
+  await app.register(parcelRoutes)
+  await app.register(trackRoutes)
+  await app.register(liveRoutes)
+  await app.register(dashboardRoutes, { basemapStyleUrl: config.basemapStyleUrl })
+  return app
+}

@@ -1,0 +1,49 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+
+export interface ApiKeySource {
+  key: string
+  /** Where the key came from, for the startup log. */
+  origin: 'API_KEY' | string
+}
+
+/** API_KEY if set; otherwise a key generated on first start and kept in DATA_DIR/api-key. */
+export async function resolveApiKey (configured: string | undefined, dataDir: string): Promise<ApiKeySource> {
+  if (configured !== undefined) return { key: configured, origin: 'API_KEY' }
+  const file = path.join(dataDir, 'api-key')
+  try {
+    const key = (await readFile(file, 'utf8')).trim()
+    if (key.length >= 16) return { key, origin: file }
+  } catch {}
+  await mkdir(dataDir, { recursive: true })
+  const key = randomBytes(24).toString('base64url')
+  await writeFile(file, key + '\n', { mode: 0o600 })
+  await chmod(file, 0o600)
+  return { key, origin: file }
+}
+
+export function sameSecret (given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * A browser session is a signed expiry time: stateless, so it survives restarts and works on every
+ * instance, and it dies with the API key that signed it.
+ */
+export function issueSession (apiKey: string, expiresAt: number): string {
+  return `${expiresAt}.${sign(apiKey, expiresAt)}`
+}
+
+export function verifySession (apiKey: string, token: string, now: number): boolean {
+  const [expiry, signature] = token.split('.')
+  const expiresAt = Number(expiry)
+  if (!Number.isInteger(expiresAt) || expiresAt < now || signature === undefined) return false
+  return sameSecret(signature, sign(apiKey, expiresAt))
+}
+
+function sign (apiKey: string, expiresAt: number): string {
+  return createHmac('sha256', apiKey).update(`trackstream-session:${expiresAt}`).digest('base64url')
+}

@@ -1,0 +1,121 @@
+import path from 'node:path'
+
+/**
+ * The one place that reads process.env. Every setting is validated here, once, at startup,
+ * so a typo fails loudly with the setting's name instead of surfacing later as odd behaviour.
+ */
+export interface Config {
+  host: string
+  httpPort: number
+  mqttPort: number
+  /** Unset means: run an embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined
+  dataDir: string
+  redisUrl: string | undefined
+  logLevel: LogLevel
+  logFormat: 'pretty' | 'json'
+  /** Unset means: generate one on first start and keep it in dataDir. */
+  apiKey: string | undefined
+  basemapStyleUrl: string | undefined
+  retentionDays: number
+  compressAfterDays: number
+  maxMessageBytes: number
+  liveTickMs: number
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = []
+  const read = new EnvReader(env, problems)
+  const config: Config = {
+    host: read.string('HOST', '0.0.0.0'),
+    httpPort: read.port('HTTP_PORT', 8080),
+    mqttPort: read.port('MQTT_PORT', 1883),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: path.resolve(cwd, read.string('DATA_DIR', './data')),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
+    apiKey: read.optional('API_KEY'),
+    basemapStyleUrl: read.url('BASEMAP_STYLE_URL', ['http:', 'https:']),
+    retentionDays: read.integer('RETENTION_DAYS', 365, 0, 36500),
+    compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
+    maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    liveTickMs: read.integer('LIVE_TICK_MS', 50, 5, 5000)
+  }
+  if (config.apiKey !== undefined && config.apiKey.length < 16) {
+    problems.push('API_KEY must be at least 16 characters long')
+  }
+  if (config.httpPort !== 0 && config.httpPort === config.mqttPort) {
+    problems.push(`HTTP_PORT and MQTT_PORT are both ${config.httpPort}; give them different ports`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+class EnvReader {
+  constructor (private readonly env: Env, private readonly problems: string[]) {}
+
+  optional (name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  string (name: string, fallback: string): string {
+    return this.optional(name) ?? fallback
+  }
+
+  integer (name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optional(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
+      return fallback
+    }
+    return value
+  }
+
+  port (name: string, fallback: number): number {
+    return this.integer(name, fallback, 0, 65535)
+  }
+
+  oneOf<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optional(name)
+    if (raw === undefined) return fallback
+    const found = allowed.find((option) => option === raw.toLowerCase())
+    if (found === undefined) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`)
+      return fallback
+    }
+    return found
+  }
+
+  url (name: string, protocols: string[]): string | undefined {
+    const raw = this.optional(name)
+    if (raw === undefined) return undefined
+    let protocol: string
+    try {
+      protocol = new URL(raw).protocol
+    } catch {
+      this.problems.push(`${name} is not a valid URL`)
+      return undefined
+    }
+    if (!protocols.includes(protocol)) {
+      this.problems.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`)
+      return undefined
+    }
+    return raw
+  }
+}

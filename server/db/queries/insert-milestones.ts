@@ -1,0 +1,35 @@
+import type { MilestoneRow } from '../../pipeline/write-set.js'
+import type { Sql } from '../sql.js'
+
+/** Inserts milestones once each and moves each parcel's status to its newest milestone by time. */
+const SQL = `
+WITH inserted AS (
+  INSERT INTO milestones (parcel_id, code, time, station_id, lat, lon, source, device_id, note)
+  SELECT parcel_id, code, to_timestamp(ms / 1000.0), station_id, lat, lon, source, device_id, note
+    FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::text[])
+      AS t(parcel_id, code, ms, station_id, lat, lon, source, device_id, note)
+  ON CONFLICT DO NOTHING
+  RETURNING id, parcel_id, code, time
+), newest AS (
+  SELECT DISTINCT ON (parcel_id) parcel_id, code, time FROM inserted ORDER BY parcel_id, time DESC, id DESC
+), status AS (
+  UPDATE parcels SET status = newest.code, status_at = newest.time
+    FROM newest
+   WHERE parcels.id = newest.parcel_id AND parcels.status_at <= newest.time
+)
+SELECT count(*)::int AS inserted FROM inserted`
+
+export async function insertMilestones (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
+  const [result] = await sql.query<{ inserted: number }>(SQL, [
+    rows.map((row) => row.parcelId),
+    rows.map((row) => row.code),
+    rows.map((row) => row.time),
+    rows.map((row) => row.stationId),
+    rows.map((row) => row.lat),
+    rows.map((row) => row.lon),
+    rows.map((row) => row.source),
+    rows.map((row) => row.deviceId),
+    rows.map((row) => row.note)
+  ])
+  return result?.inserted ?? 0
+}

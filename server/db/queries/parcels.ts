@@ -1,0 +1,123 @@
+import type { Destination, ParcelRecord } from '../../state/registry.js'
+import type { MilestoneCode } from '../../tracking/milestones.js'
+import { RECENT_LIMIT, type TrackedMilestone } from '../../tracking/parcel-track.js'
+import type { Sql } from '../sql.js'
+
+interface ParcelRow {
+  id: string
+  tracking_number: string
+  epc: string | null
+  public_token: string
+  status: MilestoneCode
+  status_at: Date
+  dest_name: string | null
+  dest_address: string | null
+  dest_city: string
+  dest_postcode: string | null
+  dest_country: string
+  dest_lat: number | null
+  dest_lon: number | null
+  cod_amount: string | null
+  cod_currency: string | null
+  created_at: Date
+}
+
+const COLUMNS = `id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
+  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at`
+
+function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecord {
+  return {
+    id: row.id,
+    trackingNumber: row.tracking_number,
+    epc: row.epc,
+    token: row.public_token,
+    status: row.status,
+    statusAt: row.status_at,
+    destination: {
+      name: row.dest_name,
+      address: row.dest_address,
+      city: row.dest_city,
+      postcode: row.dest_postcode,
+      country: row.dest_country,
+      lat: row.dest_lat,
+      lon: row.dest_lon
+    },
+    codAmount: row.cod_amount,
+    codCurrency: row.cod_currency,
+    createdAt: row.created_at,
+    track: { recent }
+  }
+}
+
+export interface NewParcel {
+  id: string
+  trackingNumber: string
+  epc: string | null
+  token: string
+  destination: Destination
+  codAmount: number | null
+  codCurrency: string | null
+  createdAt: Date
+}
+
+/** A parcel starts life with its first milestone: the shipment information was received. */
+export async function insertParcel (sql: Sql, parcel: NewParcel): Promise<ParcelRecord> {
+  const d = parcel.destination
+  const rows = await sql.query<ParcelRow>(
+    `WITH parcel AS (
+       INSERT INTO parcels (id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
+                            dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at)
+       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5)
+       RETURNING ${COLUMNS}
+     ), first_milestone AS (
+       INSERT INTO milestones (parcel_id, code, time, source) SELECT id, 'info_received', created_at, 'api' FROM parcel
+     )
+     SELECT * FROM parcel`,
+    [parcel.id, parcel.trackingNumber, parcel.epc, parcel.token, parcel.createdAt, d.name, d.address, d.city,
+      d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency])
+  const row = rows[0] as ParcelRow
+  return toRecord(row, [{ code: 'info_received', time: row.created_at.getTime(), stationId: null }])
+}
+
+export interface ParcelQuery {
+  id?: string
+  status?: MilestoneCode
+  trackingNumber?: string
+  limit: number
+  /** Keyset pagination: the createdAt and id of the last parcel of the previous page. */
+  before?: { createdAt: Date, id: string }
+}
+
+export async function selectParcels (sql: Sql, query: ParcelQuery): Promise<ParcelRecord[]> {
+  const rows = await sql.query<ParcelRow>(
+    `SELECT ${COLUMNS} FROM parcels
+      WHERE ($1::text IS NULL OR status = $1)
+        AND ($2::text IS NULL OR tracking_number = $2)
+        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+        AND ($6::uuid IS NULL OR id = $6)
+      ORDER BY created_at DESC, id DESC
+      LIMIT $5`,
+    [query.status ?? null, query.trackingNumber ?? null, query.before?.createdAt ?? null, query.before?.id ?? null,
+      query.limit, query.id ?? null])
+  return rows.map((row) => toRecord(row))
+}
+
+/** Every parcel with its most recent milestones: what the pipeline needs in memory. */
+export async function selectParcelsWithTracks (sql: Sql): Promise<ParcelRecord[]> {
+  const parcels = await sql.query<ParcelRow>(`SELECT ${COLUMNS} FROM parcels`)
+  const milestones = await sql.query<{ parcel_id: string, code: MilestoneCode, time: Date, station_id: string | null }>(
+    `SELECT parcel_id, code, time, station_id FROM (
+       SELECT parcel_id, code, time, station_id, id,
+              row_number() OVER (PARTITION BY parcel_id ORDER BY time DESC, id DESC) AS newest_first
+         FROM milestones) ranked
+      WHERE newest_first <= $1
+      ORDER BY parcel_id, time, id`,
+    [RECENT_LIMIT])
+  const tracks = new Map<string, TrackedMilestone[]>()
+  for (const m of milestones) {
+    const list = tracks.get(m.parcel_id) ?? []
+    list.push({ code: m.code, time: m.time.getTime(), stationId: m.station_id })
+    tracks.set(m.parcel_id, list)
+  }
+  return parcels.map((row) => toRecord(row, tracks.get(row.id)))
+}

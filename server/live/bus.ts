@@ -1,0 +1,39 @@
+import type { MilestoneRow } from '../pipeline/write-set.js'
+
+export interface LivePosition {
+  deviceId: string
+  vehicleId: string | null
+  lat: number
+  lon: number
+  speed: number | null
+  heading: number | null
+  /** Fix time, ms since the Unix epoch. */
+  time: number
+}
+
+export type LiveEvent =
+  | { kind: 'positions', positions: LivePosition[] }
+  | { kind: 'milestones', milestones: MilestoneRow[] }
+
+/**
+ * How committed telemetry reaches the viewers of every instance. In process by default; a Redis
+ * pub/sub implementation of the same interface lets a viewer on instance B see a fix that arrived
+ * at instance A.
+ */
+export interface LiveBus {
+  publish: (event: LiveEvent) => void
+  subscribe: (listener: (event: LiveEvent) => void) => () => void
+}
+
+export class LocalBus implements LiveBus {
+  private readonly listeners = new Set<(event: LiveEvent) => void>()
+
+  publish (event: LiveEvent): void {
+    for (const listener of this.listeners) listener(event)
+  }
+
+  subscribe (listener: (event: LiveEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+}

@@ -1,0 +1,156 @@
+import type { MilestoneRow } from '../pipeline/write-set.js'
+import type { LiveBus, LiveEvent, LivePosition } from './bus.js'
+
+/** [west, south, east, north] in degrees; west > east crosses the antimeridian. */
+export type BBox = [number, number, number, number]
+
+/** The part of a WebSocket the hub needs. */
+export interface FrameSink {
+  send: (frame: string) => void
+  readonly bufferedAmount: number
+}
+
+export interface OpsViewer {
+  setViewport: (bbox: BBox | null) => void
+  close: () => void
+}
+
+/** A viewer whose socket holds more than this is skipped until it drains, then resynced. */
+const CONGESTED_BYTES = 1 << 20
+
+class OpsSubscription implements OpsViewer {
+  bbox: BBox | null = null
+  /** Missed a frame while congested: owes a full snapshot rather than a delta. */
+  stale = false
+
+  constructor (readonly sink: FrameSink, private readonly hub: LiveHub) {}
+
+  setViewport (bbox: BBox | null): void {
+    this.bbox = bbox
+    this.hub.sendSnapshot(this)
+  }
+
+  close (): void {
+    this.hub.removeOps(this)
+  }
+}
+
+/**
+ * Fans committed positions and milestones out to WebSocket viewers. Positions are coalesced: each
+ * tick, a viewer gets one frame holding the newest position of every vehicle in its viewport
+ * that moved, however many fixes arrived.
+ */
+export class LiveHub {
+  private readonly latest = new Map<string, LivePosition>()
+  private readonly moved = new Map<string, LivePosition>()
+  private readonly ops = new Set<OpsSubscription>()
+  private readonly parcelViewers = new Map<string, Set<(milestones: MilestoneRow[]) => void>>()
+  private timer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: () => void
+
+  constructor (bus: LiveBus, private readonly tickMs: number, initial: LivePosition[] = []) {
+    for (const position of initial) this.latest.set(position.deviceId, position)
+    this.unsubscribe = bus.subscribe((event) => { this.onEvent(event) })
+  }
+
+  addOps (sink: FrameSink, bbox: BBox | null = null): OpsViewer {
+    const viewer = new OpsSubscription(sink, this)
+    this.ops.add(viewer)
+    viewer.setViewport(bbox)
+    return viewer
+  }
+
+  removeOps (viewer: OpsViewer): void {
+    this.ops.delete(viewer as OpsSubscription)
+  }
+
+  /** Calls back with each batch of new milestones of one parcel. Returns the unsubscribe. */
+  watchParcel (parcelId: string, onMilestones: (milestones: MilestoneRow[]) => void): () => void {
+    let viewers = this.parcelViewers.get(parcelId)
+    if (viewers === undefined) {
+      viewers = new Set()
+      this.parcelViewers.set(parcelId, viewers)
+    }
+    viewers.add(onMilestones)
+    return () => {
+      viewers.delete(onMilestones)
+      if (viewers.size === 0) this.parcelViewers.delete(parcelId)
+    }
+  }
+
+  latestPosition (deviceId: string): LivePosition | undefined {
+    return this.latest.get(deviceId)
+  }
+
+  get opsViewerCount (): number {
+    return this.ops.size
+  }
+
+  close (): void {
+    this.unsubscribe()
+    clearTimeout(this.timer)
+    this.ops.clear()
+    this.parcelViewers.clear()
+  }
+
+  sendSnapshot (viewer: OpsSubscription): void {
+    viewer.stale = false
+    viewer.sink.send(JSON.stringify({ type: 'snapshot', positions: within([...this.latest.values()], viewer.bbox) }))
+  }
+
+  private onEvent (event: LiveEvent): void {
+    if (event.kind === 'positions') {
+      for (const position of event.positions) {
+        const known = this.latest.get(position.deviceId)
+        // a bus can deliver out of order across instances: never move a vehicle backwards in time
+        if (known !== undefined && known.time >= position.time) continue
+        this.latest.set(position.deviceId, position)
+        this.moved.set(position.deviceId, position)
+      }
+      if (this.moved.size > 0 && this.timer === undefined) {
+        this.timer = setTimeout(() => { this.tick() }, this.tickMs)
+      }
+      return
+    }
+    const byParcel = new Map<string, MilestoneRow[]>()
+    for (const milestone of event.milestones) {
+      if (!this.parcelViewers.has(milestone.parcelId)) continue
+      byParcel.set(milestone.parcelId, [...(byParcel.get(milestone.parcelId) ?? []), milestone])
+    }
+    for (const [parcelId, milestones] of byParcel) {
+      for (const notify of this.parcelViewers.get(parcelId) ?? []) notify(milestones)
+    }
+  }
+
+  private tick (): void {
+    this.timer = undefined
+    const moved = [...this.moved.values()]
+    this.moved.clear()
+    let everywhere: string | undefined
+    for (const viewer of this.ops) {
+      if (viewer.sink.bufferedAmount > CONGESTED_BYTES) {
+        viewer.stale = true
+        continue
+      }
+      if (viewer.stale) {
+        this.sendSnapshot(viewer)
+        continue
+      }
+      if (viewer.bbox === null) {
+        everywhere ??= JSON.stringify({ type: 'positions', positions: moved })
+        viewer.sink.send(everywhere)
+        continue
+      }
+      const visible = within(moved, viewer.bbox)
+      if (visible.length > 0) viewer.sink.send(JSON.stringify({ type: 'positions', positions: visible }))
+    }
+  }
+}
+
+export function within (positions: LivePosition[], bbox: BBox | null): LivePosition[] {
+  if (bbox === null) return positions
+  const [west, south, east, north] = bbox
+  const crossesAntimeridian = west > east
+  return positions.filter(({ lat, lon }) =>
+    lat >= south && lat <= north && (crossesAntimeridian ? lon >= west || lon <= east : lon >= west && lon <= east))
+}

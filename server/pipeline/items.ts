@@ -1,0 +1,30 @@
+import type { Fix, Scan } from '../../proto/types.js'
+import type { Rejection } from '../../gateway/rejects.js'
+import type { MilestoneRow } from './write-set.js'
+
+/** A fix on its way through the pipeline; stages fill in what they attach. */
+export interface FixItem {
+  fix: Fix
+  receivedAt: number
+  vehicleId: string | null
+  /** Older than the device's latest fix: stored as history, not pushed live. */
+  late: boolean
+}
+
+export interface ScanItem {
+  scan: Scan
+  receivedAt: number
+  stationId: string | null
+  parcelId: string | null
+  milestones: MilestoneRow[]
+}
+
+export const DUPLICATE = 'duplicate' as const
+
+/** undefined lets the item go on; anything else stops it here. */
+export type Verdict = undefined | Rejection | typeof DUPLICATE
+
+export interface Stage<I> {
+  readonly name: string
+  run: (item: I) => Verdict
+}

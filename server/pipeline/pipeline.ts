@@ -1,0 +1,91 @@
+import type { IngestMessage } from '../../gateway/ingest-message.js'
+import type { DeviceStateStore } from '../state/device-state.js'
+import type { Registry } from '../state/registry.js'
+import { DUPLICATE, type FixItem, type ScanItem, type Stage } from './items.js'
+import { attachStationAndParcel, attachVehicle } from './stages/attach.js'
+import { dedupeFixes, dedupeScans } from './stages/dedupe.js'
+import { markLateFixes } from './stages/mark-late.js'
+import { scanMilestones } from './stages/scan-milestones.js'
+import { validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
+import type { IngestStats } from './stats.js'
+import { emptyWriteSet, type WriteSet } from './write-set.js'
+
+export interface PipelineStages {
+  fix: Array<Stage<FixItem>>
+  scan: Array<Stage<ScanItem>>
+}
+
+export interface StageDependencies {
+  registry: Registry
+  deviceState: DeviceStateStore
+  limits: ValidationLimits
+}
+
+/** The stages, in order. Later features add theirs here; a disabled one is simply not listed. */
+export function buildStages ({ registry, deviceState, limits }: StageDependencies): PipelineStages {
+  return {
+    fix: [validateFix(limits), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry)],
+    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry), scanMilestones(registry)]
+  }
+}
+
+type StageErrorLog = (error: unknown, stage: string, deviceId: string) => void
+
+/**
+ * Runs each fix and scan of a message through the stages and returns what to write. Synchronous,
+ * so the fixes of one device keep their order without a queue per device.
+ */
+export class Pipeline {
+  constructor (
+    private readonly stages: PipelineStages,
+    private readonly stats: IngestStats,
+    private readonly onStageError: StageErrorLog
+  ) {}
+
+  process (message: IngestMessage): WriteSet {
+    const { deviceId, receivedAt } = message
+    const set = emptyWriteSet()
+    const rejects = [...message.rejects]
+    let duplicates = 0
+    const route = <I>(item: I, stages: Array<Stage<I>>, accepted: I[]): void => {
+      const verdict = this.runStages(item, stages, deviceId)
+      if (verdict === undefined) accepted.push(item)
+      else if (verdict === DUPLICATE) duplicates++
+      else rejects.push(verdict)
+    }
+    this.stats.message(deviceId, receivedAt)
+    for (const fix of message.fixes) route<FixItem>({ fix, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes)
+    for (const scan of message.scans) route<ScanItem>({ scan, receivedAt, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans)
+    for (const item of set.scans) set.milestones.push(...item.milestones)
+    this.stats.acceptedItems(deviceId, 'fix', set.fixes.length)
+    this.stats.acceptedItems(deviceId, 'scan', set.scans.length)
+    this.stats.duplicates(deviceId, duplicates)
+    if (rejects.length > 0) {
+      for (const { reason } of rejects) this.stats.rejected(deviceId, reason)
+      set.rejects.push({
+        deviceId,
+        topic: message.topic,
+        receivedAt,
+        reasons: [...new Set(rejects.map((r) => r.reason))],
+        detail: rejects.map((r) => `${r.reason}: ${r.detail}`).join('; ').slice(0, 4000),
+        payload: message.payload
+      })
+    }
+    return set
+  }
+
+  /** A stage that throws is a bug: log it and let the item go on rather than lose it. */
+  private runStages<I> (item: I, stages: Array<Stage<I>>, deviceId: string): ReturnType<Stage<I>['run']> {
+    for (const stage of stages) {
+      let verdict
+      try {
+        verdict = stage.run(item)
+      } catch (error) {
+        this.onStageError(error, stage.name, deviceId)
+        continue
+      }
+      if (verdict !== undefined) return verdict
+    }
+    return undefined
+  }
+}

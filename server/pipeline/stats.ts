@@ -1,0 +1,103 @@
+import { Counter, type Registry as MetricsRegistry } from 'prom-client'
+import type { RejectReason } from '../../gateway/rejects.js'
+
+export interface DeviceCounters {
+  lastSeenAt: number | null
+  messages: number
+  fixes: number
+  scans: number
+  duplicates: number
+  rejects: Partial<Record<RejectReason, number>>
+}
+
+export interface UnknownDevice {
+  deviceId: string
+  attempts: number
+  lastAttemptAt: number
+  lastAddress: string | null
+}
+
+const UNKNOWN_DEVICES_KEPT = 200
+
+/**
+ * Counts what came in and what was refused, in total (as Prometheus metrics) and per device (for
+ * the API), so "why does my tracker show nothing?" has an answer without reading logs.
+ * Kept in memory: counts start again from zero when the server restarts.
+ */
+export class IngestStats {
+  private readonly perDevice = new Map<string, DeviceCounters>()
+  private readonly unknown = new Map<string, UnknownDevice>()
+  private readonly messages: Counter
+  private readonly accepted: Counter<'kind'>
+  private readonly duplicatesTotal: Counter
+  private readonly rejectsTotal: Counter<'reason'>
+
+  constructor (metrics: MetricsRegistry) {
+    this.messages = new Counter({ name: 'trackstream_messages_total', help: 'Device messages received', registers: [metrics] })
+    this.accepted = new Counter({ name: 'trackstream_accepted_total', help: 'Fixes and scans accepted for storage', labelNames: ['kind'], registers: [metrics] })
+    this.duplicatesTotal = new Counter({ name: 'trackstream_duplicates_total', help: 'Fixes and scans dropped as redeliveries', registers: [metrics] })
+    this.rejectsTotal = new Counter({ name: 'trackstream_rejects_total', help: 'Connections, messages and values refused, by reason', labelNames: ['reason'], registers: [metrics] })
+  }
+
+  message (deviceId: string, at: number): void {
+    const counters = this.counters(deviceId)
+    counters.messages++
+    counters.lastSeenAt = at
+    this.messages.inc()
+  }
+
+  acceptedItems (deviceId: string, kind: 'fix' | 'scan', count: number): void {
+    if (count === 0) return
+    const counters = this.counters(deviceId)
+    if (kind === 'fix') counters.fixes += count
+    else counters.scans += count
+    this.accepted.inc({ kind }, count)
+  }
+
+  duplicates (deviceId: string, count: number): void {
+    if (count === 0) return
+    this.counters(deviceId).duplicates += count
+    this.duplicatesTotal.inc(count)
+  }
+
+  /** deviceId is null when the refusal cannot be pinned on a registered device. */
+  rejected (deviceId: string | null, reason: RejectReason): void {
+    this.rejectsTotal.inc({ reason })
+    if (deviceId === null) return
+    const rejects = this.counters(deviceId).rejects
+    rejects[reason] = (rejects[reason] ?? 0) + 1
+  }
+
+  unknownDevice (deviceId: string, address: string | null, at: number): void {
+    this.rejectsTotal.inc({ reason: 'unknown_device' })
+    const seen = this.unknown.get(deviceId)
+    this.unknown.delete(deviceId)
+    this.unknown.set(deviceId, { deviceId, attempts: (seen?.attempts ?? 0) + 1, lastAttemptAt: at, lastAddress: address })
+    if (this.unknown.size > UNKNOWN_DEVICES_KEPT) {
+      const oldest = this.unknown.keys().next().value
+      if (oldest !== undefined) this.unknown.delete(oldest)
+    }
+  }
+
+  device (deviceId: string): DeviceCounters | undefined {
+    return this.perDevice.get(deviceId)
+  }
+
+  /** Most recent first. */
+  unknownDevices (): UnknownDevice[] {
+    return [...this.unknown.values()].reverse()
+  }
+
+  forgetUnknown (deviceId: string): void {
+    this.unknown.delete(deviceId)
+  }
+
+  private counters (deviceId: string): DeviceCounters {
+    let counters = this.perDevice.get(deviceId)
+    if (counters === undefined) {
+      counters = { lastSeenAt: null, messages: 0, fixes: 0, scans: 0, duplicates: 0, rejects: {} }
+      this.perDevice.set(deviceId, counters)
+    }
+    return counters
+  }
+}

@@ -1,0 +1,62 @@
+import type { FixItem, ScanItem } from './items.js'
+import type { MilestoneCode } from '../tracking/milestones.js'
+
+export interface MilestoneRow {
+  parcelId: string
+  code: MilestoneCode
+  time: number
+  stationId: string | null
+  lat: number | null
+  lon: number | null
+  source: 'rfid' | 'api'
+  deviceId: string | null
+  note: string | null
+}
+
+/** A message, or part of one, that was refused: kept with its payload so nothing acknowledged is lost. */
+export interface RejectRow {
+  deviceId: string
+  topic: string
+  receivedAt: number
+  reasons: string[]
+  detail: string
+  payload: Buffer | null
+}
+
+/** Everything one message (or API call) adds to the database, committed together with its batch. */
+export interface WriteSet {
+  fixes: FixItem[]
+  scans: ScanItem[]
+  milestones: MilestoneRow[]
+  rejects: RejectRow[]
+}
+
+export function emptyWriteSet (): WriteSet {
+  return { fixes: [], scans: [], milestones: [], rejects: [] }
+}
+
+export function rowCount (set: WriteSet): number {
+  return set.fixes.length + set.scans.length + set.milestones.length + set.rejects.length
+}
+
+/** One write set per row, for isolating a row the database refuses. */
+export function splitRows (set: WriteSet): WriteSet[] {
+  return [
+    ...set.fixes.map((fix) => ({ ...emptyWriteSet(), fixes: [fix] })),
+    ...set.scans.map((scan) => ({ ...emptyWriteSet(), scans: [scan] })),
+    ...set.milestones.map((milestone) => ({ ...emptyWriteSet(), milestones: [milestone] })),
+    ...set.rejects.map((reject) => ({ ...emptyWriteSet(), rejects: [reject] }))
+  ]
+}
+
+export function mergeWriteSets (sets: readonly WriteSet[]): WriteSet {
+  if (sets.length === 1 && sets[0] !== undefined) return sets[0]
+  const merged = emptyWriteSet()
+  for (const set of sets) {
+    for (const fix of set.fixes) merged.fixes.push(fix)
+    for (const scan of set.scans) merged.scans.push(scan)
+    for (const milestone of set.milestones) merged.milestones.push(milestone)
+    for (const reject of set.rejects) merged.rejects.push(reject)
+  }
+  return merged
+}

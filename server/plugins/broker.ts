@@ -1,0 +1,55 @@
+import { createWebSocketStream } from 'ws'
+import fp from 'fastify-plugin'
+import { Gateway } from '../../gateway/broker.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway
+  }
+}
+
+export interface BrokerPluginOptions {
+  maxMessageBytes: number
+  /** How long shutdown waits for held messages to commit before leaving them unacknowledged. */
+  drainTimeoutMs?: number
+}
+
+/**
+ * The MQTT broker: on TCP (listened on by whoever starts the app) and over WebSocket at /mqtt.
+ * On close: stop accepting, wait for held messages to commit so their PUBACKs go out, then
+ * disconnect the devices.
+ */
+export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, drainTimeoutMs = 10_000 }) => {
+  const { registry, stats } = app
+  const gateway = await Gateway.create({
+    findDevice: (id) => registry.devices.get(id),
+    ingest: app.ingest,
+    onRefused: (deviceId, reason, address) => {
+      if (reason === 'unknown_device' && deviceId !== null) stats.unknownDevice(deviceId, address, Date.now())
+      else stats.rejected(deviceId, reason)
+    },
+    maxMessageBytes,
+    log: app.log
+  })
+  app.decorate('gateway', gateway)
+
+  app.get('/mqtt', {
+    websocket: true,
+    schema: { hide: true }
+  }, (socket, request) => {
+    gateway.handle(createWebSocketStream(socket), request.raw)
+  })
+
+  app.addHook('preClose', async () => {
+    await gateway.stopAccepting()
+    const drained = await Promise.race([
+      app.commits.drain().then(() => true),
+      new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())
+    ])
+    if (!drained) {
+      app.log.warn('shutting down with messages not yet committed: they stay unacknowledged and devices will resend them')
+      app.commits.abandon()
+    }
+    await gateway.close()
+  })
+}, { name: 'trackstream-broker', dependencies: ['trackstream-pipeline', '@fastify/websocket'] })

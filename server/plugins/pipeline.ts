@@ -1,0 +1,95 @@
+import fp from 'fastify-plugin'
+import type { Ingest } from '../../gateway/ingest-message.js'
+import { isTransientDbError } from '../db/sql.js'
+import { writeBatch } from '../db/write-batch.js'
+import { LocalBus, type LiveBus } from '../live/bus.js'
+import { GroupCommit } from '../pipeline/group-commit.js'
+import { buildStages, Pipeline } from '../pipeline/pipeline.js'
+import { IngestStats } from '../pipeline/stats.js'
+import { emptyWriteSet, type WriteSet } from '../pipeline/write-set.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingest: Ingest
+    commits: GroupCommit
+    stats: IngestStats
+    bus: LiveBus
+  }
+}
+
+export interface PipelinePluginOptions {
+  retentionDays: number
+  clock?: () => number
+}
+
+/** A device clock may run this far ahead of ours before its fixes count as being from the future. */
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+const DAY_MS = 86_400_000
+
+export default fp<PipelinePluginOptions>(async (app, { retentionDays, clock = Date.now }) => {
+  const stats = new IngestStats(app.metrics)
+  const bus: LiveBus = new LocalBus()
+  const stages = buildStages({
+    registry: app.registry,
+    deviceState: app.deviceState,
+    limits: {
+      now: clock,
+      maxFutureMs: MAX_CLOCK_SKEW_MS,
+      maxAgeMs: (retentionDays === 0 ? 3650 : retentionDays) * DAY_MS
+    }
+  })
+  const pipeline = new Pipeline(stages, stats, (error, stage, deviceId) => {
+    app.log.error({ err: error, stage, device: deviceId }, 'pipeline stage failed; the item went on without it')
+  })
+  const commits = new GroupCommit({
+    write: async (set) => { await writeBatch(app.db.pool, set) },
+    isTransient: isTransientDbError,
+    refusedAsRejects: (set, error) => {
+      const rejects = refusedAsRejects(set, error, clock())
+      for (const reject of rejects.rejects) stats.rejected(reject.deviceId, 'db_rejected')
+      return rejects
+    },
+    onCommitted: (set) => { publishCommitted(bus, set) },
+    log: app.log
+  })
+
+  app.decorate('stats', stats)
+  app.decorate('bus', bus)
+  app.decorate('commits', commits)
+  app.decorate('ingest', async (message) => { await commits.add(pipeline.process(message)) })
+  app.addHook('onClose', async () => {
+    // the broker has drained already; anything still here came from the API and is not acknowledged
+    commits.abandon()
+  })
+}, { name: 'trackstream-pipeline', dependencies: ['trackstream-state', 'trackstream-metrics'] })
+
+function publishCommitted (bus: LiveBus, set: WriteSet): void {
+  const positions = set.fixes.filter((item) => !item.late).map(({ fix, vehicleId }) => ({
+    deviceId: fix.deviceId,
+    vehicleId,
+    lat: fix.lat,
+    lon: fix.lon,
+    speed: fix.speed ?? null,
+    heading: fix.heading ?? null,
+    time: fix.time
+  }))
+  if (positions.length > 0) bus.publish({ kind: 'positions', positions })
+  if (set.milestones.length > 0) bus.publish({ kind: 'milestones', milestones: set.milestones })
+}
+
+/** A row the database refused, kept in ingest_rejects as JSON so it can be inspected and replayed. */
+function refusedAsRejects (set: WriteSet, error: unknown, now: number): WriteSet {
+  const row = set.fixes[0]?.fix ?? set.scans[0]?.scan ?? set.milestones[0] ?? set.rejects[0]
+  const deviceId = set.fixes[0]?.fix.deviceId ?? set.scans[0]?.scan.readerId ?? set.milestones[0]?.deviceId ?? set.rejects[0]?.deviceId ?? 'api'
+  return {
+    ...emptyWriteSet(),
+    rejects: [{
+      deviceId,
+      topic: '(database)',
+      receivedAt: now,
+      reasons: ['db_rejected'],
+      detail: `db_rejected: ${(error as Error).message}`,
+      payload: Buffer.from(JSON.stringify(row))
+    }]
+  }
+}

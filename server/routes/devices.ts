@@ -1,0 +1,239 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { generateSecret, hashSecret } from '../../gateway/secrets.js'
+import { REJECT_REASONS, type RejectReason } from '../../gateway/rejects.js'
+import { DEVICE_ID_PATTERN, deviceTopic } from '../../proto/topics.js'
+import { insertDevice, updateDevice } from '../db/queries/devices.js'
+import { selectTrack } from '../db/queries/positions.js'
+import { selectRejects } from '../db/queries/rejects.js'
+import { isUniqueViolation } from '../db/sql.js'
+import { Errors } from '../errors.js'
+import type { DeviceKind, DeviceRecord } from '../state/registry.js'
+import { dateTime, idParams, listOf, nullableNumber, nullableString, ops } from './schemas.js'
+
+const rejectCounts = {
+  type: 'object',
+  description: 'refusals by reason since the server started',
+  properties: Object.fromEntries(Object.keys(REJECT_REASONS).map((reason) => [reason, { type: 'integer' }]))
+} as const
+
+const deviceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['tracker', 'reader'] },
+    name: nullableString,
+    disabled: { type: 'boolean' },
+    createdAt: dateTime,
+    topics: { type: 'object', properties: { fix: { type: 'string' }, scan: { type: 'string' } } },
+    status: {
+      type: 'object',
+      description: 'since the server started',
+      properties: {
+        connected: { type: 'boolean' },
+        lastSeenAt: { type: ['string', 'null'], format: 'date-time' },
+        messages: { type: 'integer' },
+        fixes: { type: 'integer' },
+        scans: { type: 'integer' },
+        duplicates: { type: 'integer' },
+        rejects: rejectCounts
+      }
+    }
+  }
+} as const
+
+const withSecret = {
+  ...deviceSchema,
+  properties: {
+    ...deviceSchema.properties,
+    secret: { type: 'string', description: 'The MQTT password. Shown once: only its hash is stored.' }
+  }
+} as const
+
+const positionSchema = {
+  type: 'object',
+  properties: {
+    time: dateTime,
+    lat: { type: 'number' },
+    lon: { type: 'number' },
+    speed: nullableNumber,
+    heading: nullableNumber,
+    accuracy: nullableNumber,
+    battery: nullableNumber,
+    vehicleId: nullableString,
+    receivedAt: dateTime
+  }
+} as const
+
+const devices: FastifyPluginAsync = async (app) => {
+  const { registry, stats } = app
+  app.addHook('preHandler', app.requireOps)
+
+  const view = (device: DeviceRecord) => {
+    const counters = stats.device(device.id)
+    return {
+      ...device,
+      topics: { fix: deviceTopic(device.id, 'fix'), scan: deviceTopic(device.id, 'scan') },
+      status: {
+        connected: app.gateway.isConnected(device.id),
+        lastSeenAt: counters?.lastSeenAt == null ? null : new Date(counters.lastSeenAt).toISOString(),
+        messages: counters?.messages ?? 0,
+        fixes: counters?.fixes ?? 0,
+        scans: counters?.scans ?? 0,
+        duplicates: counters?.duplicates ?? 0,
+        rejects: counters?.rejects ?? {}
+      }
+    }
+  }
+  const find = (id: string): DeviceRecord => {
+    const device = registry.devices.get(id)
+    if (device === undefined) throw new Errors.NotFound('device', id)
+    return device
+  }
+
+  app.post<{ Body: { id: string, kind: DeviceKind, name?: string } }>('/api/devices', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Register a tracker or an RFID reader; returns its MQTT secret once',
+      ...ops,
+      body: {
+        type: 'object',
+        required: ['id', 'kind'],
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'the MQTT username, e.g. the IMEI or serial number' },
+          kind: { type: 'string', enum: ['tracker', 'reader'] },
+          name: { type: 'string', maxLength: 200 }
+        }
+      },
+      response: { 201: withSecret }
+    }
+  }, async (request, reply) => {
+    const secret = generateSecret()
+    let device: DeviceRecord
+    try {
+      device = await insertDevice(app.db.sql, { ...request.body, name: request.body.name ?? null, secretHash: hashSecret(secret) })
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new Errors.AlreadyExists('device', request.body.id)
+      throw error
+    }
+    registry.putDevice(device)
+    stats.forgetUnknown(device.id)
+    return await reply.code(201).send({ ...view(device), secret })
+  })
+
+  app.get('/api/devices', {
+    schema: { tags: ['devices'], summary: 'All devices, with their status', ...ops, response: { 200: listOf(deviceSchema) } }
+  }, async () => ({ items: [...registry.devices.values()].map(view) }))
+
+  app.get('/api/devices/unknown', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Device ids that tried to connect but are not registered, newest first',
+      ...ops,
+      response: {
+        200: listOf({
+          type: 'object',
+          properties: {
+            deviceId: { type: 'string' },
+            attempts: { type: 'integer' },
+            lastAttemptAt: dateTime,
+            lastAddress: nullableString
+          }
+        })
+      }
+    }
+  }, async () => ({
+    items: stats.unknownDevices().map((u) => ({ ...u, lastAttemptAt: new Date(u.lastAttemptAt).toISOString() }))
+  }))
+
+  app.get<{ Params: { id: string } }>('/api/devices/:id', {
+    schema: { tags: ['devices'], summary: 'One device and its status', ...ops, params: idParams, response: { 200: deviceSchema } }
+  }, async (request) => view(find(request.params.id)))
+
+  app.patch<{ Params: { id: string }, Body: { name?: string | null, disabled?: boolean } }>('/api/devices/:id', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Rename, disable or re-enable a device; disabling disconnects it',
+      ...ops,
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { name: { type: ['string', 'null'], maxLength: 200 }, disabled: { type: 'boolean' } }
+      },
+      response: { 200: deviceSchema }
+    }
+  }, async (request) => {
+    find(request.params.id)
+    const device = await updateDevice(app.db.sql, request.params.id, request.body)
+    if (device === undefined) throw new Errors.NotFound('device', request.params.id)
+    registry.putDevice(device)
+    if (device.disabled) app.gateway.disconnect(device.id)
+    return view(device)
+  })
+
+  app.post<{ Params: { id: string } }>('/api/devices/:id/secret', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Issue a new secret; the old one stops working and the device is disconnected',
+      ...ops,
+      params: idParams,
+      response: { 200: withSecret }
+    }
+  }, async (request) => {
+    find(request.params.id)
+    const secret = generateSecret()
+    const device = await updateDevice(app.db.sql, request.params.id, { secretHash: hashSecret(secret) })
+    if (device === undefined) throw new Errors.NotFound('device', request.params.id)
+    registry.putDevice(device)
+    app.gateway.disconnect(device.id)
+    return { ...view(device), secret }
+  })
+
+  app.get<{ Params: { id: string }, Querystring: { from?: string, to?: string, limit: number } }>('/api/devices/:id/positions', {
+    schema: {
+      tags: ['devices'],
+      summary: 'A device\'s stored fixes in a time range, oldest first (default: the last 24 hours)',
+      ...ops,
+      params: idParams,
+      querystring: {
+        type: 'object',
+        properties: { from: dateTime, to: dateTime, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } }
+      },
+      response: { 200: listOf(positionSchema) }
+    }
+  }, async (request) => {
+    find(request.params.id)
+    const to = request.query.to === undefined ? new Date() : new Date(request.query.to)
+    const from = request.query.from === undefined ? new Date(to.getTime() - 86_400_000) : new Date(request.query.from)
+    return { items: await selectTrack(app.db.sql, request.params.id, from, to, request.query.limit) }
+  })
+
+  app.get<{ Querystring: { deviceId?: string, limit: number } }>('/api/rejects', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Messages refused in whole or in part, newest first, with their payloads',
+      ...ops,
+      querystring: {
+        type: 'object',
+        properties: { deviceId: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }
+      },
+      response: {
+        200: listOf({
+          type: 'object',
+          properties: {
+            receivedAt: dateTime,
+            deviceId: { type: 'string' },
+            topic: { type: 'string' },
+            reasons: { type: 'array', items: { type: 'string', enum: Object.keys(REJECT_REASONS) as RejectReason[] } },
+            detail: { type: 'string' },
+            payloadBase64: nullableString,
+            payloadBytes: { type: 'integer' }
+          }
+        })
+      }
+    }
+  }, async (request) => ({ items: await selectRejects(app.db.sql, request.query.deviceId, request.query.limit) }))
+}
+
+export default devices

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify'
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    database: { type: 'string' },
+    broker: { type: 'string' }
+  }
+} as const
+
+const health: FastifyPluginAsync = async (app) => {
+  app.get('/healthz', {
+    schema: { tags: ['operations'], summary: 'Liveness: the process is up and serving', response: { 200: statusSchema } }
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Readiness: the database answers and the MQTT broker accepts devices',
+      response: { 200: statusSchema, 503: statusSchema }
+    }
+  }, async (_request, reply) => {
+    const database = await app.db.ping() ? 'up' : 'down'
+    const broker = app.gateway.accepting ? 'up' : 'down'
+    const ready = database === 'up' && broker === 'up'
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, broker })
+  })
+}
+
+export default health

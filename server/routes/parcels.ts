@@ -1,0 +1,290 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { insertParcel, selectParcels } from '../db/queries/parcels.js'
+import { selectTimeline } from '../db/queries/timeline.js'
+import { isUniqueViolation } from '../db/sql.js'
+import { Errors } from '../errors.js'
+import type { Destination, ParcelRecord } from '../state/registry.js'
+import type { MilestoneCode } from '../tracking/milestones.js'
+import { nextOnRecorded } from '../tracking/parcel-track.js'
+import { applyTrack } from '../state/parcel-state.js'
+import { emptyWriteSet } from '../pipeline/write-set.js'
+import {
+  countrySchema, dateTime, idParams, idSchema, latSchema, listOf, lonSchema, milestoneCode, nullableNumber,
+  nullableString, ops
+} from './schemas.js'
+
+const destinationSchema = {
+  type: 'object',
+  required: ['city', 'country'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: 200 },
+    address: { type: 'string', maxLength: 500 },
+    city: { type: 'string', minLength: 1, maxLength: 200 },
+    postcode: { type: 'string', maxLength: 32 },
+    country: countrySchema,
+    lat: latSchema,
+    lon: lonSchema
+  }
+} as const
+
+const parcelSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    trackingNumber: { type: 'string' },
+    epc: nullableString,
+    status: { type: 'string' },
+    statusAt: dateTime,
+    destination: {
+      type: 'object',
+      properties: {
+        name: nullableString,
+        address: nullableString,
+        city: { type: 'string' },
+        postcode: nullableString,
+        country: { type: 'string' },
+        lat: nullableNumber,
+        lon: nullableNumber
+      }
+    },
+    cashOnDelivery: {
+      type: ['object', 'null'],
+      properties: { amount: { type: 'string' }, currency: { type: 'string' } }
+    },
+    trackingUrl: { type: 'string', description: 'the page to give the buyer; the link is the only key to it' },
+    createdAt: dateTime
+  }
+} as const
+
+const timelineSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    code: { type: 'string' },
+    time: dateTime,
+    source: { type: 'string' },
+    deviceId: nullableString,
+    note: nullableString,
+    lat: nullableNumber,
+    lon: nullableNumber,
+    station: {
+      type: ['object', 'null'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        city: nullableString,
+        country: nullableString,
+        timezone: nullableString
+      }
+    }
+  }
+} as const
+
+interface NewParcelBody {
+  trackingNumber: string
+  epc?: string
+  destination: Partial<Destination> & Pick<Destination, 'city' | 'country'>
+  cashOnDelivery?: { amount: number, currency: string }
+}
+
+interface MilestoneBody {
+  code: MilestoneCode
+  time?: string
+  stationId?: string
+  lat?: number
+  lon?: number
+  note?: string
+}
+
+const parcels: FastifyPluginAsync = async (app) => {
+  const { registry } = app
+  app.addHook('preHandler', app.requireOps)
+
+  const view = (parcel: ParcelRecord, request: FastifyRequest) => ({
+    ...parcel,
+    cashOnDelivery: parcel.codAmount === null ? null : { amount: parcel.codAmount, currency: parcel.codCurrency },
+    trackingUrl: `${request.protocol}://${request.host}/t/${parcel.token}`
+  })
+
+  const find = (idOrTrackingNumber: string): ParcelRecord => {
+    const parcel = registry.findParcel(idOrTrackingNumber)
+    if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
+    return parcel
+  }
+
+  app.post<{ Body: NewParcelBody }>('/api/parcels', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'Register a parcel; returns the tracking link for the buyer',
+      ...ops,
+      body: {
+        type: 'object',
+        required: ['trackingNumber', 'destination'],
+        additionalProperties: false,
+        properties: {
+          trackingNumber: { type: 'string', minLength: 1, maxLength: 64 },
+          epc: { type: 'string', pattern: '^([0-9A-Fa-f]{2}){2,62}$', description: 'the RFID tag on the parcel, hexadecimal' },
+          destination: destinationSchema,
+          cashOnDelivery: {
+            type: 'object',
+            required: ['amount', 'currency'],
+            additionalProperties: false,
+            properties: {
+              amount: { type: 'number', minimum: 0, maximum: 1e12 },
+              currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' }
+            }
+          }
+        }
+      },
+      response: { 201: parcelSchema }
+    }
+  }, async (request, reply) => {
+    const { trackingNumber, epc, destination: d, cashOnDelivery } = request.body
+    let parcel: ParcelRecord
+    try {
+      parcel = await insertParcel(app.db.sql, {
+        id: randomUUID(),
+        trackingNumber,
+        epc: epc?.toUpperCase() ?? null,
+        // 128 random bits: the link is the only credential a buyer has, so it must not be guessable
+        token: randomBytes(16).toString('base64url'),
+        destination: {
+          name: d.name ?? null,
+          address: d.address ?? null,
+          city: d.city,
+          postcode: d.postcode ?? null,
+          country: d.country,
+          lat: d.lat ?? null,
+          lon: d.lon ?? null
+        },
+        codAmount: cashOnDelivery?.amount ?? null,
+        codCurrency: cashOnDelivery?.currency ?? null,
+        createdAt: new Date()
+      })
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new Errors.AlreadyExists('parcel with this tracking number or EPC', trackingNumber)
+      throw error
+    }
+    registry.putParcel(parcel)
+    return await reply.code(201).send(view(parcel, request))
+  })
+
+  app.get<{ Querystring: { status?: MilestoneCode, trackingNumber?: string, limit: number, before?: string } }>('/api/parcels', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'Parcels, newest first; page with `before` = the `next` of the previous page',
+      ...ops,
+      querystring: {
+        type: 'object',
+        properties: {
+          status: milestoneCode,
+          trackingNumber: { type: 'string' },
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          before: { type: 'string', description: 'cursor' }
+        }
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { items: { type: 'array', items: parcelSchema }, next: nullableString }
+        }
+      }
+    }
+  }, async (request) => {
+    const { limit, before } = request.query
+    const found = await selectParcels(app.db.sql, { ...request.query, before: decodeCursor(before) })
+    const last = found.length === limit ? found.at(-1) : undefined
+    return {
+      items: found.map((parcel) => view(parcel, request)),
+      next: last === undefined ? null : encodeCursor(last)
+    }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/parcels/:id', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'One parcel, by id or tracking number',
+      ...ops,
+      params: idParams,
+      response: { 200: parcelSchema }
+    }
+  }, async (request) => {
+    const [parcel] = await selectParcels(app.db.sql, { id: find(request.params.id).id, limit: 1 })
+    if (parcel === undefined) throw new Errors.NotFound('parcel', request.params.id)
+    return view(parcel, request)
+  })
+
+  app.get<{ Params: { id: string } }>('/api/parcels/:id/timeline', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'Every milestone of a parcel, in time order, with where it happened',
+      ...ops,
+      params: idParams,
+      response: { 200: listOf(timelineSchema) }
+    }
+  }, async (request) => ({ items: await selectTimeline(app.db.sql, find(request.params.id).id) }))
+
+  app.post<{ Params: { id: string }, Body: MilestoneBody }>('/api/parcels/:id/milestones', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'Record a milestone by hand or from another system',
+      ...ops,
+      params: idParams,
+      body: {
+        type: 'object',
+        required: ['code'],
+        additionalProperties: false,
+        properties: {
+          code: milestoneCode,
+          time: { ...dateTime, description: 'defaults to now' },
+          stationId: idSchema,
+          lat: latSchema,
+          lon: lonSchema,
+          note: { type: 'string', maxLength: 1000 }
+        }
+      },
+      response: { 201: { type: 'object', properties: { status: { type: 'string' }, statusAt: dateTime } } }
+    }
+  }, async (request, reply) => {
+    const parcel = find(request.params.id)
+    const { code, stationId = null, note = null } = request.body
+    const station = stationId === null ? undefined : registry.stations.get(stationId)
+    if (stationId !== null && station === undefined) throw new Errors.UnknownReference('station', stationId)
+    const time = request.body.time === undefined ? Date.now() : Date.parse(request.body.time)
+    const { track, milestones } = nextOnRecorded(parcel.track, { code, time, stationId })
+    applyTrack(parcel, track)
+    await app.commits.add({
+      ...emptyWriteSet(),
+      milestones: milestones.map((m) => ({
+        parcelId: parcel.id,
+        code: m.code,
+        time: m.time,
+        stationId,
+        lat: request.body.lat ?? station?.lat ?? null,
+        lon: request.body.lon ?? station?.lon ?? null,
+        source: 'api' as const,
+        deviceId: null,
+        note
+      }))
+    })
+    return await reply.code(201).send({ status: parcel.status, statusAt: parcel.statusAt })
+  })
+}
+
+function encodeCursor (parcel: ParcelRecord): string {
+  return Buffer.from(`${parcel.createdAt.toISOString()}|${parcel.id}`).toString('base64url')
+}
+
+function decodeCursor (cursor: string | undefined): { createdAt: Date, id: string } | undefined {
+  if (cursor === undefined) return undefined
+  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|')
+  const createdAt = new Date(time ?? '')
+  if (Number.isNaN(createdAt.getTime()) || id === undefined || !/^[0-9a-f-]{36}$/.test(id)) {
+    throw new Errors.UnknownReference('page cursor', cursor)
+  }
+  return { createdAt, id }
+}
+
+export default parcels

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { selectTimeline } from '../db/queries/timeline.js'
+import { Errors } from '../errors.js'
+import type { ParcelRecord } from '../state/registry.js'
+import { publicMilestones, toPublicTracking } from '../tracking/public-view.js'
+
+const publicMilestoneSchema = {
+  type: 'object',
+  properties: {
+    code: { type: 'string' },
+    label: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    location: {
+      type: ['object', 'null'],
+      properties: { city: { type: ['string', 'null'] }, country: { type: ['string', 'null'] }, timezone: { type: ['string', 'null'] } }
+    }
+  }
+} as const
+
+export const publicTrackingSchema = {
+  type: 'object',
+  properties: {
+    trackingNumber: { type: 'string' },
+    status: {
+      type: ['object', 'null'],
+      properties: { code: { type: 'string' }, label: { type: 'string' }, time: { type: 'string', format: 'date-time' } }
+    },
+    destination: { type: 'object', properties: { city: { type: 'string' }, country: { type: 'string' } } },
+    cashOnDelivery: { type: ['object', 'null'], properties: { amount: { type: 'string' }, currency: { type: 'string' } } },
+    milestones: { type: 'array', items: publicMilestoneSchema }
+  }
+} as const
+
+const tokenParams = {
+  type: 'object',
+  required: ['token'],
+  properties: { token: { type: 'string', minLength: 16, maxLength: 64 } }
+} as const
+
+/** What the buyer's tracking link opens: public, keyed only by the unguessable token. */
+const track: FastifyPluginAsync = async (app) => {
+  const { registry, hub } = app
+
+  const find = (token: string): ParcelRecord => {
+    const parcel = registry.parcelOfToken(token)
+    if (parcel === undefined) throw new Errors.NotFound('tracking link', token)
+    return parcel
+  }
+  const snapshot = async (parcel: ParcelRecord) => toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id))
+
+  app.get<{ Params: { token: string } }>('/api/track/:token', {
+    schema: {
+      tags: ['public tracking'],
+      summary: 'A parcel\'s journey as its buyer sees it',
+      params: tokenParams,
+      response: { 200: publicTrackingSchema }
+    }
+  }, async (request) => await snapshot(find(request.params.token)))
+
+  app.get<{ Params: { token: string } }>('/ws/track/:token', {
+    websocket: true,
+    schema: {
+      tags: ['public tracking'],
+      summary: 'WebSocket: a snapshot, then each new milestone of the parcel as it is recorded',
+      params: tokenParams
+    }
+  }, async (socket, request) => {
+    const parcel = registry.parcelOfToken(request.params.token)
+    if (parcel === undefined) {
+      socket.close(4404, 'unknown tracking link')
+      return
+    }
+    const stop = hub.watchParcel(parcel.id, (rows) => {
+      const milestones = publicMilestones(rows.map((row) => ({
+        code: row.code,
+        time: new Date(row.time),
+        station: row.stationId === null ? null : registry.stations.get(row.stationId) ?? null
+      })))
+      if (milestones.length > 0) socket.send(JSON.stringify({ type: 'milestones', milestones }))
+    })
+    socket.on('close', stop)
+    // subscribe first, then read: a milestone committed in between arrives twice, never zero times
+    try {
+      socket.send(JSON.stringify({ type: 'snapshot', tracking: await snapshot(parcel) }))
+    } catch (error) {
+      request.log.warn({ err: error }, 'could not send the tracking snapshot')
+      socket.close(1011, 'try again')
+    }
+  })
+}
+
+export default track
