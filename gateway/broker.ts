@@ -45,6 +45,9 @@ export class Gateway {
   readonly broker: Aedes
   private readonly deviceOf = new WeakMap<Client, string>()
   private readonly connections = new Map<string, Set<Client>>()
+  /** Publishes received and not yet answered: their PUBACK (or refusal) is still to be written. */
+  private inflight = 0
+  private readonly onSettled = new Set<() => void>()
   private tcp: net.Server | undefined
   private readonly now: () => number
 
@@ -93,16 +96,30 @@ export class Gateway {
   }
 
   /** Stops taking new TCP connections; connected devices carry on. */
-  async stopAccepting (): Promise<void> {
-    const server = this.tcp
-    if (server === undefined || !server.listening) return
-    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  stopAccepting (): void {
+    // close() alone: its callback waits for every device to hang up, which close() below brings about
+    if (this.tcp?.listening === true) this.tcp.close()
   }
 
-  /** Disconnects every device, TCP and WebSocket alike. */
+  /** Disconnects every device, TCP and WebSocket alike, after what was written to them has left. */
   async close (): Promise<void> {
-    await this.stopAccepting()
+    this.stopAccepting()
+    await this.flushWrites()
     await new Promise<void>((resolve) => { this.broker.close(() => { resolve() }) })
+  }
+
+  /**
+   * mqtt-packet corks the socket and uncorks on the next tick, and aedes ends a client with
+   * destroy(), which drops whatever is still buffered: a PUBACK written just now would be lost.
+   */
+  private async flushWrites (timeoutMs = 2000): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    const pending = [...this.connections.values()].flatMap((clients) => [...clients])
+      .map((client) => client.conn)
+      .filter((conn) => conn.writableLength > 0 && !conn.destroyed)
+      .map(async (conn) => await new Promise((resolve) => { conn.once('drain', resolve); conn.once('close', resolve) }))
+    if (pending.length === 0) return
+    await Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
   }
 
   /** The TCP port devices connect to, once listening. */
@@ -189,8 +206,25 @@ export class Gateway {
       return
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    const ingested = this.options.ingest(toIngestMessage(packet.topic, parsed, payload, this.now()))
-    ingested.then(() => { done(null) }, (error: Error) => { done(error) })
+    this.inflight++
+    const answer = (error: Error | null): void => {
+      // aedes writes the PUBACK synchronously inside done(), before we count the publish as settled
+      done(error)
+      this.inflight--
+      if (this.inflight === 0) for (const wake of this.onSettled) wake()
+    }
+    this.options.ingest(toIngestMessage(packet.topic, parsed, payload, this.now()))
+      .then(() => { answer(null) }, (error: Error) => { answer(error) })
+  }
+
+  /** Resolves once every publish received so far has been answered, its PUBACK written. */
+  async settled (): Promise<void> {
+    while (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const wake = (): void => { this.onSettled.delete(wake); resolve() }
+        this.onSettled.add(wake)
+      })
+    }
   }
 
   private authorizeSubscribe (

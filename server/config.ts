@@ -79,7 +79,8 @@ class EnvReader {
   integer (name: string, fallback: number, min: number, max: number): number {
     const raw = this.optional(name)
     if (raw === undefined) return fallback
-    const value = Number(raw)
+    // plain decimal only: Number() would also take "0x1F90" and "1e3"
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
     if (!Number.isInteger(value) || value < min || value > max) {
       this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
       return fallback

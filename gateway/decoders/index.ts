@@ -37,23 +37,27 @@ type Decoder<T> = (id: string, payload: Buffer) => Decoded<T>
 
 function decodeEither<T> (json: Decoder<T>, protobuf: Decoder<T>, id: string, payload: Buffer): Decoded<T> {
   const format = sniff(payload)
-  if (format === 'json') return json(id, payload)
-  const decoded = protobuf(id, payload)
-  return format === 'protobuf-or-json' && decoded.items.length === 0 ? json(id, payload) : decoded
+  if (format === 'protobuf') return protobuf(id, payload)
+  const decoded = json(id, payload)
+  // protobuf bytes practically never parse as JSON, so a JSON parse failure settles it
+  return format === 'json-or-protobuf' && decoded.rejects.some((r) => r.reason === 'malformed_json')
+    ? protobuf(id, payload)
+    : decoded
 }
 
 const LF = 0x0a
 
 /**
  * Every non-empty trackstream protobuf batch starts with 0x0A (field 1, length-delimited), which
- * is also a newline. So 0x0A means protobuf, unless protobuf finds nothing and the rest is JSON.
- * Otherwise, JSON is whatever starts with { or [ after optional whitespace.
+ * is also a newline. So a payload that starts with 0x0A and then looks like JSON is JSON if it
+ * parses as JSON, and protobuf otherwise. Anything else is JSON if it starts with { or [ after
+ * optional whitespace.
  */
-function sniff (payload: Buffer): 'json' | 'protobuf' | 'protobuf-or-json' {
+function sniff (payload: Buffer): 'json' | 'protobuf' | 'json-or-protobuf' {
   const first = firstNonWhitespace(payload)
   const jsonShaped = first === 0x7b || first === 0x5b
-  if (payload[0] === LF) return jsonShaped ? 'protobuf-or-json' : 'protobuf'
-  return jsonShaped ? 'json' : 'protobuf'
+  if (!jsonShaped) return 'protobuf'
+  return payload[0] === LF ? 'json-or-protobuf' : 'json'
 }
 
 function firstNonWhitespace (payload: Buffer): number | undefined {

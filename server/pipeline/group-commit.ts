@@ -119,7 +119,7 @@ export class GroupCommit {
         if (!this.options.isTransient(error)) throw error
         if (outageStart === undefined) {
           outageStart = Date.now()
-          this.options.log.warn({ err: error, rows: rowCount(set) }, 'database unavailable; holding messages unacknowledged and retrying')
+          this.options.log.warn({ reason: (error as Error).message, rows: rowCount(set) }, 'database unavailable; holding messages unacknowledged and retrying')
         }
         await sleep(delay)
         delay = Math.min(delay * 2, this.retryMaxMs)

@@ -41,14 +41,15 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, drainTimeo
   })
 
   app.addHook('preClose', async () => {
-    await gateway.stopAccepting()
+    gateway.stopAccepting()
     const drained = await Promise.race([
-      app.commits.drain().then(() => true),
+      app.commits.drain().then(async () => { await gateway.settled() }).then(() => true),
       new Promise<false>((resolve) => setTimeout(resolve, drainTimeoutMs, false).unref())
     ])
     if (!drained) {
       app.log.warn('shutting down with messages not yet committed: they stay unacknowledged and devices will resend them')
       app.commits.abandon()
+      await gateway.settled()
     }
     await gateway.close()
   })

@@ -31,7 +31,7 @@ const RETENTION_SWEEP_MS = 60 * 60 * 1000
 export default fp<DbPluginOptions>(async (app, { databaseUrl, policy }) => {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 })
   // an idle client losing its connection must not take the process down; the next query reconnects
-  pool.on('error', (error) => { app.log.warn({ err: error }, 'idle database connection lost') })
+  pool.on('error', (error) => { app.log.warn({ reason: error.message }, 'idle database connection lost') })
 
   const setup = await pool.connect()
   let info: DatabaseInfo

@@ -43,7 +43,7 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
     LIVE_TICK_MS: '20',
     ...options.env
   })
-  const app = await buildApp({ config, databaseUrl: db.url, apiKey: TEST_API_KEY, logger: createLogger(config), clock: options.clock })
+  const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? db.url, apiKey: TEST_API_KEY, logger: createLogger(config), clock: options.clock })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const mqtt = await app.gateway.listen(0, '127.0.0.1')
   const { port } = app.server.address() as { port: number }
