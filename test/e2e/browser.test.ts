@@ -1,0 +1,109 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import type { MqttClient } from 'mqtt'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deviceTopic } from '../../proto/topics.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { connectDevice, publish } from '../support/clients.js'
+import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
+
+const unavailable = browserUnavailable()
+if (unavailable !== undefined) console.warn(`browser tests skipped: ${unavailable}`)
+
+interface RenderedVehicle { deviceId: string, lon: number, lat: number }
+
+describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => {
+  let server: TestServer
+  let browser: BrowserContext
+  let van: MqttClient
+  let token: string
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true })
+    server = await startTestServer()
+    const { secret } = await server.registerDevice('van-b1')
+    await server.api('POST', '/api/vehicles', { id: 'VB1', name: 'Van B1', deviceId: 'van-b1' })
+    const parcel = await server.api<{ trackingUrl: string }>('POST', '/api/parcels', {
+      trackingNumber: 'TSB0001', destination: { city: 'Bangkok', country: 'TH' }, cashOnDelivery: { amount: 450, currency: 'THB' }
+    })
+    token = parcel.body.trackingUrl.split('/t/')[1] ?? ''
+    van = await connectDevice(server.mqttUrl, 'van-b1', secret)
+    browser = await launchBrowser()
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await van?.endAsync()
+    await server?.close()
+  })
+
+  /** A page, and the errors its console shows. */
+  const open = async (route: string): Promise<{ page: Page, errors: string[] }> => {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
+    page.on('pageerror', (error) => { errors.push(error.message) })
+    await page.goto(`${server.httpUrl}${route}`)
+    return { page, errors }
+  }
+
+  const renderedVehicles = async (page: Page): Promise<RenderedVehicle[]> => await page.evaluate(() => {
+    const { map } = (window as unknown as { trackstream: { map: { queryRenderedFeatures: (o: object) => Array<{ properties: { deviceId: string }, geometry: { coordinates: [number, number] } }> } } }).trackstream
+    return map.queryRenderedFeatures({ layers: ['vehicles'] }).map((f) => ({
+      deviceId: f.properties.deviceId, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1]
+    }))
+  })
+
+  it('refuses a customer\'s tracking token at the ops login', async () => {
+    const { page, errors } = await open('/')
+    await page.fill('#api-key', token)
+    await page.click('button[type=submit]')
+    await expect.poll(async () => await page.textContent('#login-error')).toBe('That API key is not valid.')
+    expect(await page.isVisible('#app')).toBe(false)
+    const live = await page.evaluate(async () => await new Promise((resolve) => {
+      const socket = new WebSocket(`ws://${window.location.host}/ws/live`)
+      socket.onopen = () => { resolve('open') }
+      socket.onerror = () => { resolve('refused') }
+    }))
+    expect(live).toBe('refused')
+    // Chromium logs each refusal: the login POST and the WebSocket upgrade
+    expect(errors).toEqual([expect.stringContaining('401'), expect.stringContaining('/ws/live')])
+    await page.close()
+  })
+
+  it('shows a vehicle on the ops map and moves it as fixes arrive', async () => {
+    const { page, errors } = await open('/')
+    await page.fill('#api-key', TEST_API_KEY)
+    await page.click('button[type=submit]')
+    await page.waitForSelector('#connection[data-connected="true"]')
+    await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)
+
+    await publish(van, deviceTopic('van-b1', 'fix'), JSON.stringify({ time: Date.now() - 2000, lat: 13.75, lon: 100.5, speed: 10 }))
+    // rendered geometry is snapped to the tile grid: about 0.003 degrees at zoom 4
+    await expect.poll(async () => await renderedVehicles(page), { timeout: 10_000 }).toEqual([{ deviceId: 'van-b1', lon: expect.closeTo(100.5, 2), lat: expect.closeTo(13.75, 2) }])
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-map-1.png') })
+
+    await publish(van, deviceTopic('van-b1', 'fix'), JSON.stringify({ time: Date.now() - 1000, lat: 14.5, lon: 101.2, speed: 12 }))
+    await expect.poll(async () => await renderedVehicles(page), { timeout: 10_000 }).toEqual([{ deviceId: 'van-b1', lon: expect.closeTo(101.2, 2), lat: expect.closeTo(14.5, 2) }])
+    expect(await page.textContent('#vehicle-list')).toContain('Van B1')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-map-2.png') })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('shows the buyer the timeline and adds a new milestone live, without a reload', async () => {
+    const { page, errors } = await open(`/t/${token}`)
+    await expect.poll(async () => await page.textContent('#status')).toBe('Shipment information received')
+    expect(await page.textContent('#tracking-number')).toBe('TSB0001')
+    expect(await page.textContent('#cod')).toContain('450')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'tracking-page-1.png') })
+
+    expect((await server.api('POST', '/api/parcels/TSB0001/milestones', { code: 'out_for_delivery' })).status).toBe(201)
+    await expect.poll(async () => await page.textContent('#status')).toBe('Out for delivery')
+    expect(await page.locator('#timeline li').count()).toBe(2)
+    await page.screenshot({ path: path.join(ARTIFACTS, 'tracking-page-2.png'), fullPage: true })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+})
