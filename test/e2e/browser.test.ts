@@ -9,6 +9,8 @@ import { connectDevice, publish } from '../support/clients.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
 const unavailable = browserUnavailable()
+// CI installs Chromium, so there a missing browser is a failure, not a skip
+if (unavailable !== undefined && process.env.CI !== undefined) throw new Error(unavailable)
 if (unavailable !== undefined) console.warn(`browser tests skipped: ${unavailable}`)
 
 interface RenderedVehicle { deviceId: string, lon: number, lat: number }
