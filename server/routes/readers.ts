@@ -23,7 +23,7 @@ interface ReaderBody {
 
 const readers: FastifyPluginAsync = async (app) => {
   const { registry } = app
-  app.addHook('preHandler', app.requireOps)
+  app.addHook('onRequest', app.requireOps)
 
   app.put<{ Params: { id: string }, Body: ReaderBody }>('/api/readers/:id', {
     schema: {

@@ -26,7 +26,7 @@ type NewStation = Omit<StationRecord, 'createdAt' | 'city' | 'country' | 'timezo
   Partial<Pick<StationRecord, 'city' | 'country' | 'timezone'>>
 
 const stations: FastifyPluginAsync = async (app) => {
-  app.addHook('preHandler', app.requireOps)
+  app.addHook('onRequest', app.requireOps)
 
   app.post<{ Body: NewStation }>('/api/stations', {
     schema: {

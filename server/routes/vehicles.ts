@@ -28,7 +28,7 @@ const vehicleSchema = {
 
 const vehicles: FastifyPluginAsync = async (app) => {
   const { registry, hub } = app
-  app.addHook('preHandler', app.requireOps)
+  app.addHook('onRequest', app.requireOps)
 
   const view = (vehicle: VehicleRecord) => {
     const position = vehicle.deviceId === null ? undefined : hub.latestPosition(vehicle.deviceId)

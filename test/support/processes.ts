@@ -1,19 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
-}
+export { freePort } from '../../server/free-port.js'
 
 /** A process of ours, with its output kept for assertions and for the failure message. */
 export class Subprocess {
