@@ -1,21 +1,22 @@
 import net from 'node:net'
+import tls from 'node:tls'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { devicePrefix, parseTopic } from '../proto/topics.js'
-import { toIngestMessage } from './decoders/index.js'
+import { decodeRouted } from './decoders/index.js'
 import type { Ingest } from './ingest-message.js'
 import { guardPacketSize } from './packet-size-guard.js'
 import { REJECT_REASONS, type RejectReason } from './rejects.js'
+import { maySubscribe, mayPublish, routeOf, type RoutableDevice } from './routing.js'
 import { verifySecret } from './secrets.js'
 
-export interface DeviceCredentials {
+export interface GatewayDevice extends RoutableDevice {
   secretHash: string
   disabled: boolean
 }
 
 export interface GatewayOptions {
-  findDevice: (deviceId: string) => DeviceCredentials | undefined
+  findDevice: (deviceId: string) => GatewayDevice | undefined
   /** Resolves once the message is durable; only then is a QoS1 PUBACK sent. */
   ingest: Ingest
   /** Refusals the pipeline never sees: connection, ACL and size. deviceId is null when unknown. */
@@ -33,7 +34,7 @@ const NOT_AUTHORIZED = 5
 
 /**
  * The embedded MQTT broker. Devices log in with their device id as username and their secret as
- * password, and may publish and subscribe only under ts/v1/<deviceId>/.
+ * password, and may publish and subscribe only in their own topic tree (gateway/routing.ts).
  *
  * Ingest happens in authorizePublish, the one hook aedes runs before it writes the QoS1 PUBACK
  * (lib/handlers/publish.js). The callback fires only after the group commit holding the message
@@ -49,6 +50,7 @@ export class Gateway {
   private inflight = 0
   private readonly onSettled = new Set<() => void>()
   private tcp: net.Server | undefined
+  private tls: tls.Server | undefined
   private readonly now: () => number
 
   private constructor (private readonly options: GatewayOptions, broker: Aedes) {
@@ -95,10 +97,23 @@ export class Gateway {
     return server.address() as net.AddressInfo
   }
 
-  /** Stops taking new TCP connections; connected devices carry on. */
+  /** MQTT over TLS, for a configured certificate. */
+  async listenTls (port: number, host: string, credentials: { cert: Buffer, key: Buffer }): Promise<net.AddressInfo> {
+    const server = tls.createServer(credentials, (socket) => { this.handle(socket) })
+    // a client that fails the handshake never reaches the broker; it must not reach the process either
+    server.on('tlsClientError', (error) => { this.options.log.debug({ reason: error.message }, 'TLS handshake failed') })
+    this.tls = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => { server.off('error', reject); resolve() })
+    })
+    return server.address() as net.AddressInfo
+  }
+
+  /** Stops taking new connections; connected devices carry on. */
   stopAccepting (): void {
     // close() alone: its callback waits for every device to hang up, which close() below brings about
-    if (this.tcp?.listening === true) this.tcp.close()
+    for (const server of [this.tcp, this.tls]) if (server?.listening === true) server.close()
   }
 
   /** Disconnects every device, TCP and WebSocket alike, after what was written to them has left. */
@@ -125,6 +140,11 @@ export class Gateway {
   /** The TCP port devices connect to, once listening. */
   get port (): number | undefined {
     const address = this.tcp?.address()
+    return typeof address === 'object' && address !== null ? address.port : undefined
+  }
+
+  get tlsPort (): number | undefined {
+    const address = this.tls?.address()
     return typeof address === 'object' && address !== null ? address.port : undefined
   }
 
@@ -194,12 +214,13 @@ export class Gateway {
   private authorizePublish (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     // client is null only for a will left by a client that is gone: devices publish no wills we keep
     const deviceId = client === null ? undefined : this.deviceOf.get(client)
-    if (client === null || deviceId === undefined) {
+    const device = deviceId === undefined ? undefined : this.options.findDevice(deviceId)
+    if (client === null || deviceId === undefined || device === undefined) {
       done(new Error('not authenticated'))
       return
     }
-    const parsed = parseTopic(packet.topic)
-    if (parsed?.deviceId !== deviceId) {
+    const route = routeOf(packet.topic)
+    if (route === null || !mayPublish(device, route)) {
       // MQTT 3.1.1 has no negative PUBACK; closing the connection is the refusal (MQTT-3.3.5-2)
       this.options.onRefused(deviceId, 'topic_not_allowed', remoteAddress(client))
       done(new Error(`${deviceId} may not publish to ${packet.topic}`))
@@ -213,7 +234,7 @@ export class Gateway {
       this.inflight--
       if (this.inflight === 0) for (const wake of this.onSettled) wake()
     }
-    this.options.ingest(toIngestMessage(packet.topic, parsed, payload, this.now()))
+    this.options.ingest(decodeRouted(device, route, packet.topic, payload, this.now()))
       .then(() => { answer(null) }, (error: Error) => { answer(error) })
   }
 
@@ -233,7 +254,8 @@ export class Gateway {
     done: (error: Error | null, subscription?: Subscription | null) => void
   ): void {
     const deviceId = this.deviceOf.get(client)
-    if (deviceId !== undefined && subscription.topic.startsWith(devicePrefix(deviceId))) {
+    const device = deviceId === undefined ? undefined : this.options.findDevice(deviceId)
+    if (device !== undefined && maySubscribe(device, subscription.topic)) {
       done(null, subscription)
       return
     }

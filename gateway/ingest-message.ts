@@ -1,4 +1,5 @@
 import type { Fix, Scan } from '../proto/types.js'
+import type { DeviceEvent } from './decoders/format.js'
 import type { Rejection } from './rejects.js'
 
 /** One device message after decoding: what the gateway hands to the pipeline, whatever the transport. */
@@ -9,6 +10,7 @@ export interface IngestMessage {
   receivedAt: number
   fixes: Fix[]
   scans: Scan[]
+  events: DeviceEvent[]
   rejects: Rejection[]
 }
 

@@ -19,6 +19,11 @@ export const REJECT_REASONS = {
   invalid_scan: 'a scan is missing a required field or has a field of the wrong type',
   empty_batch: 'the payload carries no fixes or scans',
   device_mismatch: 'the id inside the payload differs from the id in the topic',
+  wrong_format: 'the payload is not in the format the device is registered with',
+  unsupported_message: 'a valid message of a kind trackstream does not use (an OwnTracks card, a LoRaWAN join, ...)',
+  no_position: 'the message carries no usable position of the device itself (no fix, or only a gateway or registry location)',
+  bad_checksum: 'an NMEA sentence whose checksum does not match',
+  missing_device_id: 'the message names no device',
   // value
   bad_coordinates: 'latitude or longitude is out of range, or exactly 0,0',
   time_in_future: 'the timestamp is ahead of the server clock by more than the allowed skew',

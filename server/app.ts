@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
 import dbPlugin from './plugins/db.js'
+import deviceStatsPlugin from './plugins/device-stats.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
@@ -14,6 +15,7 @@ import statePlugin from './plugins/state.js'
 import dashboardRoutes from './routes/dashboard.js'
 import deviceRoutes from './routes/devices.js'
 import healthRoutes from './routes/health.js'
+import ingestRoutes from './routes/ingest.js'
 import liveRoutes from './routes/live.js'
 import parcelRoutes from './routes/parcels.js'
 import readerRoutes from './routes/readers.js'
@@ -26,15 +28,22 @@ export interface AppOptions {
   databaseUrl: string
   apiKey: string
   logger: Logger
-  /** For tests: the pipeline's notion of now. */
+  /** For tests: the server's notion of now (receive times and validation). */
   clock?: () => number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Now, in ms: receive times and validation read it, so a test can replay old captures. */
+    now: () => number
+  }
 }
 
 /**
  * Builds the whole server without listening, so tests can inject requests. The caller listens:
  * app.listen() for HTTP and app.gateway.listen() for MQTT over TCP.
  */
-export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = Date.now }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.maxMessageBytes,
@@ -43,6 +52,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: 
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
   }) as unknown as FastifyInstance
+  app.decorate('now', clock)
 
   await app.register(swagger, {
     openapi: {
@@ -50,7 +60,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: 
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'the API key (API_KEY, or DATA_DIR/api-key)' },
-          session: { type: 'apiKey', in: 'cookie', name: 'ts_session' }
+          session: { type: 'apiKey', in: 'cookie', name: 'ts_session' },
+          deviceBasic: { type: 'http', scheme: 'basic', description: 'a device: its id and secret' }
         }
       }
     }
@@ -62,7 +73,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: 
     policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays }
   })
   await app.register(statePlugin)
-  await app.register(pipelinePlugin, { retentionDays: config.retentionDays, clock })
+  await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
+  await app.register(deviceStatsPlugin)
   await app.register(livePlugin, { tickMs: config.liveTickMs })
   await app.register(websocket, {
     options: {
@@ -86,6 +98,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock }: 
   await app.register(vehicleRoutes)
   await app.register(parcelRoutes)
   await app.register(trackRoutes)
+  await app.register(ingestRoutes)
   await app.register(liveRoutes)
   await app.register(dashboardRoutes, { basemapStyleUrl: config.basemapStyleUrl })
   return app

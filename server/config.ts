@@ -21,6 +21,8 @@ export interface Config {
   compressAfterDays: number
   maxMessageBytes: number
   liveTickMs: number
+  /** MQTT over TLS, when a certificate is configured. */
+  mqttTls: { port: number, certFile: string, keyFile: string } | undefined
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -52,7 +54,19 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     retentionDays: read.integer('RETENTION_DAYS', 365, 0, 36500),
     compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
-    liveTickMs: read.integer('LIVE_TICK_MS', 50, 5, 5000)
+    liveTickMs: read.integer('LIVE_TICK_MS', 50, 5, 5000),
+    mqttTls: undefined
+  }
+  const certFile = read.optional('TLS_CERT_FILE')
+  const keyFile = read.optional('TLS_KEY_FILE')
+  const tlsPort = read.port('MQTT_TLS_PORT', 8883)
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together: set both for MQTT over TLS, or neither')
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    config.mqttTls = { port: tlsPort, certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) }
+    if (tlsPort !== 0 && (tlsPort === config.mqttPort || tlsPort === config.httpPort)) {
+      problems.push(`MQTT_TLS_PORT ${tlsPort} is already HTTP_PORT or MQTT_PORT; give it its own port`)
+    }
   }
   if (config.apiKey !== undefined && config.apiKey.length < 16) {
     problems.push('API_KEY must be at least 16 characters long')

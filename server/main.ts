@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -23,6 +24,11 @@ async function main (): Promise<void> {
     app = await buildApp({ config, databaseUrl: config.databaseUrl ?? (embedded as EmbeddedDatabase).url, apiKey: apiKey.key, logger })
     await listen('HTTP_PORT', config.httpPort, config.host, async () => { await app?.listen({ port: config?.httpPort, host: config?.host }) })
     await listen('MQTT_PORT', config.mqttPort, config.host, async () => { await app?.gateway.listen(config?.mqttPort ?? 0, config?.host ?? '') })
+    const tls = config.mqttTls
+    if (tls !== undefined) {
+      const credentials = { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) }
+      await listen('MQTT_TLS_PORT', tls.port, config.host, async () => { await app?.gateway.listenTls(tls.port, config?.host ?? '', credentials) })
+    }
     printBanner(app, config, embedded, apiKey.origin)
     handleSignals(app, embedded)
   } catch (error) {
@@ -58,7 +64,9 @@ function printBanner (app: FastifyInstance, config: Config, embedded: EmbeddedDa
   app.log.info([
     'trackstream is running',
     `  dashboard   http://${shown}:${httpPort}/   API docs http://${shown}:${httpPort}/docs`,
-    `  MQTT        mqtt://${shown}:${app.gateway.port}   and ws://${shown}:${httpPort}/mqtt`,
+    `  MQTT        mqtt://${shown}:${app.gateway.port}   and ws://${shown}:${httpPort}/mqtt` +
+      (app.gateway.tlsPort === undefined ? '   (no TLS: set TLS_CERT_FILE and TLS_KEY_FILE)' : `   and mqtts://${shown}:${app.gateway.tlsPort}`),
+    `  HTTP in     /osmand (Traccar Client, OsmAnd), /owntracks, /api/ingest/{fix,scan}, /integrations/{ttn,chirpstack}`,
     `  database    ${database}`,
     `  storage     ${storage}`,
     `  API key     ${apiKeyOrigin === 'API_KEY' ? 'from API_KEY' : `in ${relative(apiKeyOrigin)}`}`,

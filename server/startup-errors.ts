@@ -24,6 +24,8 @@ export function explainStartupError (error: unknown, databaseUrl: string | undef
     return `cannot listen on ${error.host}:${error.port} (${error.setting}): ${(error.cause as Error).message}`
   }
   const code = (error as { code?: string }).code
+  const file = (error as { path?: string }).path
+  if ((code === 'ENOENT' || code === 'EACCES') && file !== undefined) return `cannot read ${file}: check TLS_CERT_FILE and TLS_KEY_FILE`
   const where = databaseUrl === undefined ? 'the database' : `the database at ${redact(databaseUrl)} (DATABASE_URL)`
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
     return `cannot reach ${where}: ${(error as Error).message}`

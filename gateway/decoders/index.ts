@@ -1,68 +1,59 @@
-import type { Channel, ParsedTopic } from '../../proto/topics.js'
-import type { Fix, Scan } from '../../proto/types.js'
+import type { Channel } from '../../proto/topics.js'
 import type { IngestMessage } from '../ingest-message.js'
 import { rejection } from '../rejects.js'
-import type { Decoded } from './decoded.js'
-import { decodeJsonFixes, decodeJsonScans } from './trackstream-json.js'
-import { decodeProtobufFixes, decodeProtobufScans } from './trackstream-protobuf.js'
+import type { RoutableDevice, Route } from '../routing.js'
+import { decodeChirpstack } from './chirpstack.js'
+import { emptyBatch, type DecodeContext, type DecodedBatch, type DeviceFormat, type FormatDecoder } from './format.js'
+import { guessFormat } from './guess-format.js'
+import { decodeImpinj } from './impinj.js'
+import { decodeNmea } from './nmea.js'
+import { decodeOsmAndJson } from './osmand.js'
+import { decodeOwnTracks } from './owntracks.js'
+import { decodeTrackstream } from './trackstream.js'
+import { decodeTtn } from './ttn.js'
+import { decodeZebra } from './zebra.js'
 
-export type { Decoded } from './decoded.js'
+const FORMAT_DECODERS: Record<Exclude<DeviceFormat, 'trackstream'>, FormatDecoder> = {
+  owntracks: decodeOwnTracks,
+  // over MQTT and the generic HTTP route OsmAnd clients send their JSON form; /osmand takes the query form too
+  osmand: decodeOsmAndJson,
+  nmea: decodeNmea,
+  impinj: decodeImpinj,
+  zebra: decodeZebra,
+  ttn: decodeTtn,
+  chirpstack: decodeChirpstack
+}
 
-export type DecodedMessage =
-  | { channel: 'fix', decoded: Decoded<Fix> }
-  | { channel: 'scan', decoded: Decoded<Scan> }
+/** Decodes a payload in the format the device is registered with. */
+export function decodeAs (format: DeviceFormat, channel: Channel, payload: Buffer, context: DecodeContext): DecodedBatch {
+  const batch = format === 'trackstream'
+    ? decodeTrackstream(channel, payload, context)
+    : FORMAT_DECODERS[format](payload, context)
+  return explainWrongFormat(batch, format, payload)
+}
 
-/** Decodes a payload published on a device's own topic into the pipeline's input. Pure. */
-export function toIngestMessage (topic: string, parsed: ParsedTopic, payload: Buffer, receivedAt: number): IngestMessage {
-  const message: IngestMessage = { deviceId: parsed.deviceId, topic, payload, receivedAt, fixes: [], scans: [], rejects: [] }
-  if (parsed.channel === null) {
-    message.rejects.push(rejection('unknown_channel', `"${parsed.rest}" is not fix or scan`))
-    return message
+/** A message published on MQTT, already authorised for its topic (gateway/routing.ts). */
+export function decodeRouted (device: RoutableDevice, route: Route, topic: string, payload: Buffer, receivedAt: number): IngestMessage {
+  const context: DecodeContext = { deviceId: device.id, topic, receivedAt }
+  let batch: DecodedBatch
+  if (route.tree === 'trackstream') {
+    batch = route.channel === null
+      ? { ...emptyBatch(), rejects: [rejection('unknown_channel', `"${route.rest}" is not fix or scan`)] }
+      : decodeAs(device.format, route.channel, payload, context)
+  } else {
+    // the topic tree names the format: routing only lets a device of that format publish there
+    batch = decodeAs(route.tree, 'fix', payload, context)
   }
-  const result = decodeMessage(parsed.deviceId, parsed.channel, payload)
-  if (result.channel === 'fix') message.fixes = result.decoded.items
-  else message.scans = result.decoded.items
-  message.rejects = result.decoded.rejects
-  return message
+  return { deviceId: device.id, topic, payload, receivedAt, ...batch }
 }
 
-/** The payload format comes from its content: see sniff(). */
-export function decodeMessage (deviceId: string, channel: Channel, payload: Buffer): DecodedMessage {
-  return channel === 'fix'
-    ? { channel, decoded: decodeEither(decodeJsonFixes, decodeProtobufFixes, deviceId, payload) }
-    : { channel, decoded: decodeEither(decodeJsonScans, decodeProtobufScans, deviceId, payload) }
-}
-
-type Decoder<T> = (id: string, payload: Buffer) => Decoded<T>
-
-function decodeEither<T> (json: Decoder<T>, protobuf: Decoder<T>, id: string, payload: Buffer): Decoded<T> {
-  const format = sniff(payload)
-  if (format === 'protobuf') return protobuf(id, payload)
-  const decoded = json(id, payload)
-  // protobuf bytes practically never parse as JSON, so a JSON parse failure settles it
-  return format === 'json-or-protobuf' && decoded.rejects.some((r) => r.reason === 'malformed_json')
-    ? protobuf(id, payload)
-    : decoded
-}
-
-const LF = 0x0a
-
-/**
- * Every non-empty trackstream protobuf batch starts with 0x0A (field 1, length-delimited), which
- * is also a newline. So a payload that starts with 0x0A and then looks like JSON is JSON if it
- * parses as JSON, and protobuf otherwise. Anything else is JSON if it starts with { or [ after
- * optional whitespace.
- */
-function sniff (payload: Buffer): 'json' | 'protobuf' | 'json-or-protobuf' {
-  const first = firstNonWhitespace(payload)
-  const jsonShaped = first === 0x7b || first === 0x5b
-  if (!jsonShaped) return 'protobuf'
-  return payload[0] === LF ? 'json-or-protobuf' : 'json'
-}
-
-function firstNonWhitespace (payload: Buffer): number | undefined {
-  for (const byte of payload) {
-    if (byte !== 0x20 && byte !== 0x09 && byte !== LF && byte !== 0x0d) return byte
+function explainWrongFormat (batch: DecodedBatch, format: DeviceFormat, payload: Buffer): DecodedBatch {
+  const nothingRead = batch.fixes.length === 0 && batch.scans.length === 0 && batch.events.length === 0
+  if (!nothingRead || batch.rejects.length === 0) return batch
+  const guess = guessFormat(payload)
+  if (guess === null || guess === format) return batch
+  return {
+    ...batch,
+    rejects: [rejection('wrong_format', `this looks like ${guess}, but the device is registered as ${format}: change the device's format or its settings`)]
   }
-  return undefined
 }

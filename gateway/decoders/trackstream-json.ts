@@ -3,6 +3,7 @@ import { fixJsonSchema, scanJsonSchema } from '../../proto/json-schema.js'
 import type { Fix, Scan } from '../../proto/types.js'
 import { rejection, type RejectReason } from '../rejects.js'
 import { refused, type Decoded } from './decoded.js'
+import { parseIsoTime } from './iso-time.js'
 
 const ajv = new Ajv({ strict: false })
 
@@ -122,7 +123,8 @@ function toList (parsed: unknown, batchKey: string): unknown[] {
 }
 
 function toMillis (time: string | number): number {
-  return typeof time === 'number' ? time : Date.parse(time)
+  // the schema has checked the shape; NaN is left for validation to refuse as a missing time
+  return typeof time === 'number' ? time : parseIsoTime(time) ?? Number.NaN
 }
 
 function describe (errors: ErrorObject[] | null | undefined): string {

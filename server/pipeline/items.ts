@@ -1,10 +1,13 @@
 import type { Fix, Scan } from '../../proto/types.js'
+import type { DeviceEvent } from '../../gateway/decoders/format.js'
 import type { Rejection } from '../../gateway/rejects.js'
 import type { MilestoneRow } from './write-set.js'
 
 /** A fix on its way through the pipeline; stages fill in what they attach. */
 export interface FixItem {
   fix: Fix
+  /** The device that sent it: fix.deviceId itself, or a network server reporting for it. */
+  sourceId: string
   receivedAt: number
   vehicleId: string | null
   /** Older than the device's latest fix: stored as history, not pushed live. */
@@ -14,9 +17,16 @@ export interface FixItem {
 export interface ScanItem {
   scan: Scan
   receivedAt: number
+  /** The GS1 identity the EPC encodes ("sscc:…", "sgtin:…"), or null for other schemes. */
+  gs1Key: string | null
   stationId: string | null
   parcelId: string | null
   milestones: MilestoneRow[]
+}
+
+export interface EventItem {
+  event: DeviceEvent
+  receivedAt: number
 }
 
 export const DUPLICATE = 'duplicate' as const

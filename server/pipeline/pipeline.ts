@@ -1,31 +1,34 @@
 import type { IngestMessage } from '../../gateway/ingest-message.js'
 import type { DeviceStateStore } from '../state/device-state.js'
 import type { Registry } from '../state/registry.js'
-import { DUPLICATE, type FixItem, type ScanItem, type Stage } from './items.js'
-import { attachStationAndParcel, attachVehicle } from './stages/attach.js'
+import { DUPLICATE, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
+import { attachStationAndParcel, attachVehicle, checkAttribution } from './stages/attach.js'
 import { dedupeFixes, dedupeScans } from './stages/dedupe.js'
 import { markLateFixes } from './stages/mark-late.js'
 import { scanMilestones } from './stages/scan-milestones.js'
-import { validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
+import { validateEvent, validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
 import type { IngestStats } from './stats.js'
 import { emptyWriteSet, type WriteSet } from './write-set.js'
 
 export interface PipelineStages {
   fix: Array<Stage<FixItem>>
   scan: Array<Stage<ScanItem>>
+  event: Array<Stage<EventItem>>
 }
 
 export interface StageDependencies {
   registry: Registry
   deviceState: DeviceStateStore
   limits: ValidationLimits
+  gs1KeyOf: (epc: string) => string | null
 }
 
 /** The stages, in order. Later features add theirs here; a disabled one is simply not listed. */
-export function buildStages ({ registry, deviceState, limits }: StageDependencies): PipelineStages {
+export function buildStages ({ registry, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
   return {
-    fix: [validateFix(limits), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry)],
-    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry), scanMilestones(registry)]
+    fix: [validateFix(limits), checkAttribution(registry), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry)],
+    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), scanMilestones(registry)],
+    event: [validateEvent(limits)]
   }
 }
 
@@ -54,11 +57,17 @@ export class Pipeline {
       else rejects.push(verdict)
     }
     this.stats.message(deviceId, receivedAt)
-    for (const fix of message.fixes) route<FixItem>({ fix, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes)
-    for (const scan of message.scans) route<ScanItem>({ scan, receivedAt, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans)
+    for (const fix of message.fixes) {
+      route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes)
+    }
+    for (const scan of message.scans) {
+      route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans)
+    }
+    for (const event of message.events) route<EventItem>({ event, receivedAt }, this.stages.event, set.events)
     for (const item of set.scans) set.milestones.push(...item.milestones)
-    this.stats.acceptedItems(deviceId, 'fix', set.fixes.length)
-    this.stats.acceptedItems(deviceId, 'scan', set.scans.length)
+    for (const { fix } of set.fixes) this.stats.acceptedItem(fix.deviceId, 'fix', receivedAt)
+    for (const { scan } of set.scans) this.stats.acceptedItem(scan.readerId, 'scan', receivedAt)
+    for (const { event } of set.events) this.stats.acceptedItem(event.deviceId, 'event', receivedAt)
     this.stats.duplicates(deviceId, duplicates)
     if (rejects.length > 0) {
       for (const { reason } of rejects) this.stats.rejected(deviceId, reason)

@@ -6,6 +6,7 @@ export interface DeviceCounters {
   messages: number
   fixes: number
   scans: number
+  events: number
   duplicates: number
   rejects: Partial<Record<RejectReason, number>>
 }
@@ -22,10 +23,12 @@ const UNKNOWN_DEVICES_KEPT = 200
 /**
  * Counts what came in and what was refused, in total (as Prometheus metrics) and per device (for
  * the API), so "why does my tracker show nothing?" has an answer without reading logs.
- * Kept in memory: counts start again from zero when the server restarts.
+ * Per-device counters are saved every few seconds and restored at start (plugins/device-stats.ts).
  */
 export class IngestStats {
   private readonly perDevice = new Map<string, DeviceCounters>()
+  /** Devices whose counters changed since the last save. */
+  private readonly dirty = new Set<string>()
   private readonly unknown = new Map<string, UnknownDevice>()
   private readonly messages: Counter
   private readonly accepted: Counter<'kind'>
@@ -34,7 +37,7 @@ export class IngestStats {
 
   constructor (metrics: MetricsRegistry) {
     this.messages = new Counter({ name: 'trackstream_messages_total', help: 'Device messages received', registers: [metrics] })
-    this.accepted = new Counter({ name: 'trackstream_accepted_total', help: 'Fixes and scans accepted for storage', labelNames: ['kind'], registers: [metrics] })
+    this.accepted = new Counter({ name: 'trackstream_accepted_total', help: 'Fixes, scans and device events accepted for storage', labelNames: ['kind'], registers: [metrics] })
     this.duplicatesTotal = new Counter({ name: 'trackstream_duplicates_total', help: 'Fixes and scans dropped as redeliveries', registers: [metrics] })
     this.rejectsTotal = new Counter({ name: 'trackstream_rejects_total', help: 'Connections, messages and values refused, by reason', labelNames: ['reason'], registers: [metrics] })
   }
@@ -46,12 +49,14 @@ export class IngestStats {
     this.messages.inc()
   }
 
-  acceptedItems (deviceId: string, kind: 'fix' | 'scan', count: number): void {
-    if (count === 0) return
+  /** One item accepted for a device: a LoRaWAN tracker is "seen" when its network server reports for it. */
+  acceptedItem (deviceId: string, kind: 'fix' | 'scan' | 'event', at: number): void {
     const counters = this.counters(deviceId)
-    if (kind === 'fix') counters.fixes += count
-    else counters.scans += count
-    this.accepted.inc({ kind }, count)
+    if (kind === 'fix') counters.fixes++
+    else if (kind === 'scan') counters.scans++
+    else counters.events++
+    counters.lastSeenAt = Math.max(counters.lastSeenAt ?? at, at)
+    this.accepted.inc({ kind })
   }
 
   duplicates (deviceId: string, count: number): void {
@@ -83,6 +88,27 @@ export class IngestStats {
     return this.perDevice.get(deviceId)
   }
 
+  /** The counters changed since the last call, for saving. */
+  takeDirty (): Array<[string, DeviceCounters]> {
+    const changed: Array<[string, DeviceCounters]> = []
+    for (const deviceId of this.dirty) {
+      const counters = this.perDevice.get(deviceId)
+      if (counters !== undefined) changed.push([deviceId, { ...counters, rejects: { ...counters.rejects } }])
+    }
+    this.dirty.clear()
+    return changed
+  }
+
+  /** Saves failed: keep these for the next attempt. */
+  markDirty (deviceId: string): void {
+    this.dirty.add(deviceId)
+  }
+
+  /** Counters saved by an earlier run. */
+  restore (deviceId: string, counters: DeviceCounters): void {
+    this.perDevice.set(deviceId, counters)
+  }
+
   /** Most recent first. */
   unknownDevices (): UnknownDevice[] {
     return [...this.unknown.values()].reverse()
@@ -93,9 +119,10 @@ export class IngestStats {
   }
 
   private counters (deviceId: string): DeviceCounters {
+    this.dirty.add(deviceId)
     let counters = this.perDevice.get(deviceId)
     if (counters === undefined) {
-      counters = { lastSeenAt: null, messages: 0, fixes: 0, scans: 0, duplicates: 0, rejects: {} }
+      counters = { lastSeenAt: null, messages: 0, fixes: 0, scans: 0, events: 0, duplicates: 0, rejects: {} }
       this.perDevice.set(deviceId, counters)
     }
     return counters

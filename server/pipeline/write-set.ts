@@ -1,4 +1,4 @@
-import type { FixItem, ScanItem } from './items.js'
+import type { EventItem, FixItem, ScanItem } from './items.js'
 import type { MilestoneCode } from '../tracking/milestones.js'
 
 export interface MilestoneRow {
@@ -27,16 +27,17 @@ export interface RejectRow {
 export interface WriteSet {
   fixes: FixItem[]
   scans: ScanItem[]
+  events: EventItem[]
   milestones: MilestoneRow[]
   rejects: RejectRow[]
 }
 
 export function emptyWriteSet (): WriteSet {
-  return { fixes: [], scans: [], milestones: [], rejects: [] }
+  return { fixes: [], scans: [], events: [], milestones: [], rejects: [] }
 }
 
 export function rowCount (set: WriteSet): number {
-  return set.fixes.length + set.scans.length + set.milestones.length + set.rejects.length
+  return set.fixes.length + set.scans.length + set.events.length + set.milestones.length + set.rejects.length
 }
 
 /** One write set per row, for isolating a row the database refuses. */
@@ -44,6 +45,7 @@ export function splitRows (set: WriteSet): WriteSet[] {
   return [
     ...set.fixes.map((fix) => ({ ...emptyWriteSet(), fixes: [fix] })),
     ...set.scans.map((scan) => ({ ...emptyWriteSet(), scans: [scan] })),
+    ...set.events.map((event) => ({ ...emptyWriteSet(), events: [event] })),
     ...set.milestones.map((milestone) => ({ ...emptyWriteSet(), milestones: [milestone] })),
     ...set.rejects.map((reject) => ({ ...emptyWriteSet(), rejects: [reject] }))
   ]
@@ -55,6 +57,7 @@ export function mergeWriteSets (sets: readonly WriteSet[]): WriteSet {
   for (const set of sets) {
     for (const fix of set.fixes) merged.fixes.push(fix)
     for (const scan of set.scans) merged.scans.push(scan)
+    for (const event of set.events) merged.events.push(event)
     for (const milestone of set.milestones) merged.milestones.push(milestone)
     for (const reject of set.rejects) merged.rejects.push(reject)
   }

@@ -25,11 +25,12 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, drainTimeo
     findDevice: (id) => registry.devices.get(id),
     ingest: app.ingest,
     onRefused: (deviceId, reason, address) => {
-      if (reason === 'unknown_device' && deviceId !== null) stats.unknownDevice(deviceId, address, Date.now())
+      if (reason === 'unknown_device' && deviceId !== null) stats.unknownDevice(deviceId, address, app.now())
       else stats.rejected(deviceId, reason)
     },
     maxMessageBytes,
-    log: app.log
+    log: app.log,
+    now: app.now
   })
   app.decorate('gateway', gateway)
 

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { gs1KeyOf } from '../../gateway/epc.js'
 import type { Ingest } from '../../gateway/ingest-message.js'
 import { isTransientDbError } from '../db/sql.js'
 import { writeBatch } from '../db/write-batch.js'
@@ -19,19 +20,20 @@ declare module 'fastify' {
 
 export interface PipelinePluginOptions {
   retentionDays: number
-  clock?: () => number
 }
 
 /** A device clock may run this far ahead of ours before its fixes count as being from the future. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 const DAY_MS = 86_400_000
 
-export default fp<PipelinePluginOptions>(async (app, { retentionDays, clock = Date.now }) => {
+export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
+  const clock = app.now
   const stats = new IngestStats(app.metrics)
   const bus: LiveBus = new LocalBus()
   const stages = buildStages({
     registry: app.registry,
     deviceState: app.deviceState,
+    gs1KeyOf,
     limits: {
       now: clock,
       maxFutureMs: MAX_CLOCK_SKEW_MS,

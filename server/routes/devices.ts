@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { connectHints } from '../../gateway/connect-hints.js'
+import { DEVICE_FORMATS, FORMATS_BY_KIND, type DeviceFormat } from '../../gateway/decoders/format.js'
 import { generateSecret, hashSecret } from '../../gateway/secrets.js'
 import { REJECT_REASONS, type RejectReason } from '../../gateway/rejects.js'
-import { DEVICE_ID_PATTERN, deviceTopic } from '../../proto/topics.js'
+import { DEVICE_ID_PATTERN } from '../../proto/topics.js'
 import { insertDevice, updateDevice } from '../db/queries/devices.js'
 import { selectTrack } from '../db/queries/positions.js'
 import { selectRejects } from '../db/queries/rejects.js'
@@ -20,11 +22,22 @@ const deviceSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    kind: { type: 'string', enum: ['tracker', 'reader'] },
+    kind: { type: 'string', enum: ['tracker', 'reader', 'network_server'] },
+    format: { type: 'string', enum: DEVICE_FORMATS },
+    owner: { type: 'string' },
+    scope: nullableString,
     name: nullableString,
     disabled: { type: 'boolean' },
     createdAt: dateTime,
-    topics: { type: 'object', properties: { fix: { type: 'string' }, scan: { type: 'string' } } },
+    connect: {
+      type: 'object',
+      description: 'what to put in the device\'s settings',
+      properties: {
+        mqttTopics: { type: 'array', items: { type: 'string' } },
+        httpPath: nullableString,
+        note: { type: 'string' }
+      }
+    },
     status: {
       type: 'object',
       description: 'since the server started',
@@ -34,6 +47,7 @@ const deviceSchema = {
         messages: { type: 'integer' },
         fixes: { type: 'integer' },
         scans: { type: 'integer' },
+        events: { type: 'integer' },
         duplicates: { type: 'integer' },
         rejects: rejectCounts
       }
@@ -72,13 +86,14 @@ const devices: FastifyPluginAsync = async (app) => {
     const counters = stats.device(device.id)
     return {
       ...device,
-      topics: { fix: deviceTopic(device.id, 'fix'), scan: deviceTopic(device.id, 'scan') },
+      connect: connectHints(device),
       status: {
         connected: app.gateway.isConnected(device.id),
         lastSeenAt: counters?.lastSeenAt == null ? null : new Date(counters.lastSeenAt).toISOString(),
         messages: counters?.messages ?? 0,
         fixes: counters?.fixes ?? 0,
         scans: counters?.scans ?? 0,
+        events: counters?.events ?? 0,
         duplicates: counters?.duplicates ?? 0,
         rejects: counters?.rejects ?? {}
       }
@@ -90,30 +105,37 @@ const devices: FastifyPluginAsync = async (app) => {
     return device
   }
 
-  app.post<{ Body: { id: string, kind: DeviceKind, name?: string } }>('/api/devices', {
+  app.post<{ Body: NewDeviceBody }>('/api/devices', {
     schema: {
       tags: ['devices'],
-      summary: 'Register a tracker or an RFID reader; returns its MQTT secret once',
+      summary: 'Register a tracker, an RFID reader or a LoRaWAN network server; returns its secret once',
+      description: 'LoRaWAN trackers are registered as trackers whose id is their DevEUI (lower-case hex); their network server is registered as a network_server with the application it reports for as scope.',
       ...ops,
       body: {
         type: 'object',
         required: ['id', 'kind'],
         additionalProperties: false,
         properties: {
-          id: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'the MQTT username, e.g. the IMEI or serial number' },
-          kind: { type: 'string', enum: ['tracker', 'reader'] },
+          id: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'the MQTT username, e.g. the IMEI, serial number or DevEUI' },
+          kind: { type: 'string', enum: ['tracker', 'reader', 'network_server'] },
+          format: { type: 'string', enum: DEVICE_FORMATS, description: 'what the device speaks; default trackstream (ttn for a network server)' },
+          owner: { type: 'string', pattern: DEVICE_ID_PATTERN, description: 'the tenant; default "default"' },
+          scope: { type: 'string', pattern: '^[^/+#\\s]{1,128}$', description: 'network servers only: TTS application id with tenant (app@tenant), or ChirpStack application id' },
           name: { type: 'string', maxLength: 200 }
         }
       },
       response: { 201: withSecret }
     }
   }, async (request, reply) => {
+    const { id, kind, owner = 'default', scope = null, name = null } = request.body
+    const format = request.body.format ?? (kind === 'network_server' ? 'ttn' : 'trackstream')
+    checkShape(kind, format, scope)
     const secret = generateSecret()
     let device: DeviceRecord
     try {
-      device = await insertDevice(app.db.sql, { ...request.body, name: request.body.name ?? null, secretHash: hashSecret(secret) })
+      device = await insertDevice(app.db.sql, { id, kind, format, owner, scope, name, secretHash: hashSecret(secret) })
     } catch (error) {
-      if (isUniqueViolation(error)) throw new Errors.AlreadyExists('device', request.body.id)
+      if (isUniqueViolation(error)) throw new Errors.AlreadyExists('device (or network server for that scope)', scope ?? id)
       throw error
     }
     registry.putDevice(device)
@@ -150,21 +172,26 @@ const devices: FastifyPluginAsync = async (app) => {
     schema: { tags: ['devices'], summary: 'One device and its status', ...ops, params: idParams, response: { 200: deviceSchema } }
   }, async (request) => view(find(request.params.id)))
 
-  app.patch<{ Params: { id: string }, Body: { name?: string | null, disabled?: boolean } }>('/api/devices/:id', {
+  app.patch<{ Params: { id: string }, Body: { name?: string | null, disabled?: boolean, format?: DeviceFormat } }>('/api/devices/:id', {
     schema: {
       tags: ['devices'],
-      summary: 'Rename, disable or re-enable a device; disabling disconnects it',
+      summary: 'Rename, disable, re-enable or change the format of a device; disabling disconnects it',
       ...ops,
       params: idParams,
       body: {
         type: 'object',
         additionalProperties: false,
-        properties: { name: { type: ['string', 'null'], maxLength: 200 }, disabled: { type: 'boolean' } }
+        properties: {
+          name: { type: ['string', 'null'], maxLength: 200 },
+          disabled: { type: 'boolean' },
+          format: { type: 'string', enum: DEVICE_FORMATS }
+        }
       },
       response: { 200: deviceSchema }
     }
   }, async (request) => {
-    find(request.params.id)
+    const existing = find(request.params.id)
+    if (request.body.format !== undefined) checkShape(existing.kind, request.body.format, existing.scope)
     const device = await updateDevice(app.db.sql, request.params.id, request.body)
     if (device === undefined) throw new Errors.NotFound('device', request.params.id)
     registry.putDevice(device)
@@ -234,6 +261,22 @@ const devices: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request) => ({ items: await selectRejects(app.db.sql, request.query.deviceId, request.query.limit) }))
+}
+
+interface NewDeviceBody {
+  id: string
+  kind: DeviceKind
+  format?: DeviceFormat
+  owner?: string
+  scope?: string
+  name?: string
+}
+
+function checkShape (kind: DeviceKind, format: DeviceFormat, scope: string | null): void {
+  const formats: readonly DeviceFormat[] = FORMATS_BY_KIND[kind]
+  if (!formats.includes(format)) throw new Errors.BadShape(`a ${kind} speaks ${formats.join(', ')}, not ${format}`)
+  if (kind === 'network_server' && scope === null) throw new Errors.BadShape('a network server needs the scope (application) it reports for')
+  if (kind !== 'network_server' && scope !== null) throw new Errors.BadShape('only a network server has a scope')
 }
 
 export default devices

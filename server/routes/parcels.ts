@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { insertParcel, selectParcels } from '../db/queries/parcels.js'
 import { selectTimeline } from '../db/queries/timeline.js'
+import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
 import type { Destination, ParcelRecord } from '../state/registry.js'
@@ -35,6 +36,7 @@ const parcelSchema = {
     id: { type: 'string' },
     trackingNumber: { type: 'string' },
     epc: nullableString,
+    gs1Key: { ...nullableString, description: 'sscc:<SSCC-18> or sgtin:<GTIN-14>.<serial>: any tag encoding it is this parcel' },
     status: { type: 'string' },
     statusAt: dateTime,
     destination: {
@@ -85,6 +87,7 @@ const timelineSchema = {
 interface NewParcelBody {
   trackingNumber: string
   epc?: string
+  sscc?: string
   destination: Partial<Destination> & Pick<Destination, 'city' | 'country'>
   cashOnDelivery?: { amount: number, currency: string }
 }
@@ -126,6 +129,7 @@ const parcels: FastifyPluginAsync = async (app) => {
         properties: {
           trackingNumber: { type: 'string', minLength: 1, maxLength: 64 },
           epc: { type: 'string', pattern: '^([0-9A-Fa-f]{2}){2,62}$', description: 'the RFID tag on the parcel, hexadecimal' },
+          sscc: { type: 'string', pattern: '^\\d{18}$', description: 'the SSCC on the parcel\'s label: matches any SSCC-96 tag that encodes it' },
           destination: destinationSchema,
           cashOnDelivery: {
             type: 'object',
@@ -141,13 +145,19 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 201: parcelSchema }
     }
   }, async (request, reply) => {
-    const { trackingNumber, epc, destination: d, cashOnDelivery } = request.body
+    const { trackingNumber, epc, sscc, destination: d, cashOnDelivery } = request.body
+    if (sscc !== undefined && !isValidSscc(sscc)) throw new Errors.BadShape(`SSCC ${sscc} has a wrong check digit`)
+    const tagKey = epc === undefined ? null : gs1KeyOf(epc)
+    if (sscc !== undefined && tagKey !== null && tagKey !== ssccKey(sscc)) {
+      throw new Errors.BadShape(`the EPC encodes ${tagKey}, not the SSCC ${sscc}`)
+    }
     let parcel: ParcelRecord
     try {
       parcel = await insertParcel(app.db.sql, {
         id: randomUUID(),
         trackingNumber,
         epc: epc?.toUpperCase() ?? null,
+        gs1Key: sscc === undefined ? tagKey : ssccKey(sscc),
         // 128 random bits: the link is the only credential a buyer has, so it must not be guessable
         token: randomBytes(16).toString('base64url'),
         destination: {
@@ -252,7 +262,7 @@ const parcels: FastifyPluginAsync = async (app) => {
     const { code, stationId = null, note = null } = request.body
     const station = stationId === null ? undefined : registry.stations.get(stationId)
     if (stationId !== null && station === undefined) throw new Errors.UnknownReference('station', stationId)
-    const time = request.body.time === undefined ? Date.now() : Date.parse(request.body.time)
+    const time = request.body.time === undefined ? app.now() : Date.parse(request.body.time)
     const { track, milestones } = nextOnRecorded(parcel.track, { code, time, stationId })
     applyTrack(parcel, track)
     await app.commits.add({

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { selectReaders, upsertReader } from '../db/queries/readers.js'
 import { Errors } from '../errors.js'
+import type { AntennaMapping } from '../state/registry.js'
 import type { ScanMilestoneCode } from '../tracking/milestones.js'
 import { dateTime, idParams, idSchema, listOf, nullableString, ops, scanMilestoneCode } from './schemas.js'
 
@@ -11,6 +12,10 @@ const readerSchema = {
     stationId: { type: 'string' },
     milestone: { type: 'string' },
     name: nullableString,
+    antennas: {
+      type: 'array',
+      items: { type: 'object', properties: { port: { type: 'integer' }, milestone: { type: 'string' }, stationId: nullableString } }
+    },
     createdAt: dateTime
   }
 } as const
@@ -19,6 +24,7 @@ interface ReaderBody {
   stationId: string
   milestone: ScanMilestoneCode
   name?: string
+  antennas?: Array<{ port: number, milestone: ScanMilestoneCode, stationId?: string }>
 }
 
 const readers: FastifyPluginAsync = async (app) => {
@@ -29,14 +35,28 @@ const readers: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['places'],
       summary: 'Place an RFID reader (a registered device of kind reader) at a station, and say what its scans mean',
-      description: 'A parcel whose tag this reader scans gets the milestone given here, at the station\'s location. Placing it again moves it.',
+      description: 'A parcel whose tag this reader scans gets the milestone given here, at the station\'s location. An antenna listed in `antennas` means its own milestone (and station, if given): the inside antenna of a dock door means loaded, the outside one unloaded. Placing a reader again replaces all of it.',
       ...ops,
       params: idParams,
       body: {
         type: 'object',
         required: ['stationId', 'milestone'],
         additionalProperties: false,
-        properties: { stationId: idSchema, milestone: scanMilestoneCode, name: { type: 'string', maxLength: 200 } }
+        properties: {
+          stationId: idSchema,
+          milestone: scanMilestoneCode,
+          name: { type: 'string', maxLength: 200 },
+          antennas: {
+            type: 'array',
+            maxItems: 64,
+            items: {
+              type: 'object',
+              required: ['port', 'milestone'],
+              additionalProperties: false,
+              properties: { port: { type: 'integer', minimum: 1, maximum: 65535 }, milestone: scanMilestoneCode, stationId: idSchema }
+            }
+          }
+        }
       },
       response: { 200: readerSchema }
     }
@@ -45,8 +65,13 @@ const readers: FastifyPluginAsync = async (app) => {
     const device = registry.devices.get(deviceId)
     if (device === undefined) throw new Errors.UnknownReference('device', deviceId)
     if (device.kind !== 'reader') throw new Errors.WrongKind(deviceId, 'reader')
-    if (!registry.stations.has(request.body.stationId)) throw new Errors.UnknownReference('station', request.body.stationId)
-    const reader = await upsertReader(app.db.sql, { deviceId, ...request.body, name: request.body.name ?? null })
+    const { stationId, milestone, name = null } = request.body
+    const antennas: AntennaMapping[] = (request.body.antennas ?? []).map((a) => ({ port: a.port, milestone: a.milestone, stationId: a.stationId ?? null }))
+    for (const id of [stationId, ...antennas.map((a) => a.stationId)]) {
+      if (id !== null && !registry.stations.has(id)) throw new Errors.UnknownReference('station', id)
+    }
+    if (new Set(antennas.map((a) => a.port)).size !== antennas.length) throw new Errors.BadShape('each antenna port may be listed once')
+    const reader = await upsertReader(app.db.sql, { deviceId, stationId, milestone, name, antennas })
     registry.putReader(reader)
     return reader
   })

@@ -1,11 +1,18 @@
+import type { DeviceFormat } from '../../gateway/decoders/format.js'
 import type { MilestoneCode, ScanMilestoneCode } from '../tracking/milestones.js'
 import type { ParcelTrack } from '../tracking/parcel-track.js'
 
-export type DeviceKind = 'tracker' | 'reader'
+/** A network server (The Things Stack, ChirpStack) reports for the LoRaWAN trackers behind it. */
+export type DeviceKind = 'tracker' | 'reader' | 'network_server'
 
 export interface DeviceRecord {
   id: string
   kind: DeviceKind
+  format: DeviceFormat
+  /** The tenant. A device only ever reaches its own topics, and a network server only its owner's trackers. */
+  owner: string
+  /** A network server's application (TTS `app@tenant`, ChirpStack application id); null otherwise. */
+  scope: string | null
   name: string | null
   secretHash: string
   disabled: boolean
@@ -29,7 +36,16 @@ export interface ReaderRecord {
   stationId: string
   milestone: ScanMilestoneCode
   name: string | null
+  /** Ports with a meaning of their own, e.g. the inside antenna of a dock door means "loaded". */
+  antennas: AntennaMapping[]
   createdAt: Date
+}
+
+export interface AntennaMapping {
+  port: number
+  milestone: ScanMilestoneCode
+  /** null: the reader's station */
+  stationId: string | null
 }
 
 export interface VehicleRecord {
@@ -44,6 +60,8 @@ export interface ParcelRecord {
   id: string
   trackingNumber: string
   epc: string | null
+  /** "sscc:<18 digits>" or "sgtin:<GTIN-14>.<serial>": matches any tag that encodes it. */
+  gs1Key: string | null
   token: string
   status: MilestoneCode
   statusAt: Date
@@ -80,6 +98,7 @@ export class Registry {
   private readonly parcelByEpc = new Map<string, ParcelRecord>()
   private readonly parcelByToken = new Map<string, ParcelRecord>()
   private readonly parcelByNumber = new Map<string, ParcelRecord>()
+  private readonly parcelByGs1 = new Map<string, ParcelRecord>()
 
   putDevice (device: DeviceRecord): void {
     this.devices.set(device.id, device)
@@ -105,14 +124,24 @@ export class Registry {
     this.parcelByToken.set(parcel.token, parcel)
     this.parcelByNumber.set(parcel.trackingNumber, parcel)
     if (parcel.epc !== null) this.parcelByEpc.set(parcel.epc, parcel)
+    if (parcel.gs1Key !== null) this.parcelByGs1.set(parcel.gs1Key, parcel)
   }
 
   vehicleOfDevice (deviceId: string): VehicleRecord | undefined {
     return this.vehicleByDevice.get(deviceId)
   }
 
-  parcelByTag (epc: string): ParcelRecord | undefined {
-    return this.parcelByEpc.get(epc)
+  /** By the tag's exact EPC, or else by the GS1 key it encodes. */
+  parcelByTag (epc: string, gs1Key: string | null): ParcelRecord | undefined {
+    return this.parcelByEpc.get(epc) ?? (gs1Key === null ? undefined : this.parcelByGs1.get(gs1Key))
+  }
+
+  /** What a read on this antenna of this reader means, or undefined for a reader not placed anywhere. */
+  meaningOf (readerId: string, antenna: number): { stationId: string, milestone: ScanMilestoneCode } | undefined {
+    const reader = this.readers.get(readerId)
+    if (reader === undefined) return undefined
+    const port = reader.antennas.find((mapping) => mapping.port === antenna)
+    return { stationId: port?.stationId ?? reader.stationId, milestone: port?.milestone ?? reader.milestone }
   }
 
   parcelOfToken (token: string): ParcelRecord | undefined {

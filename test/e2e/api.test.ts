@@ -91,9 +91,21 @@ const PUBLIC_OPERATIONS = [
   'GET /api/track/{token}',
   'GET /healthz',
   'GET /metrics',
+  // the OsmAnd protocol has no password: the registered device id it names is its only identity
+  'GET /osmand',
   'GET /readyz',
   'GET /ui-config.json',
-  'POST /api/session'
+  'POST /api/session',
+  'POST /osmand',
+  'PUT /osmand'
+]
+
+/** Operations devices call with their own id and secret (HTTP Basic), not the API key. */
+const DEVICE_OPERATIONS = [
+  'POST /api/ingest/{channel}',
+  'POST /integrations/chirpstack',
+  'POST /integrations/ttn',
+  'POST /owntracks'
 ]
 
 /** Bodies that pass validation, so only the missing credentials can refuse the request. */
@@ -119,7 +131,9 @@ describe('access: everything but the public routes needs the API key', () => {
   it('documents security on every operation except exactly the public ones', () => {
     const open = operationsOf(doc).filter(({ operation }) => operation.security === undefined).map(({ key }) => key)
     expect(open).toEqual(PUBLIC_OPERATIONS)
-    const secured = operationsOf(doc).filter(({ operation }) => operation.security !== undefined)
+    const byDevices = operationsOf(doc).filter(({ key }) => DEVICE_OPERATIONS.includes(key))
+    for (const { operation } of byDevices) expect(operation.security).toEqual([{ deviceBasic: [] }])
+    const secured = operationsOf(doc).filter(({ key, operation }) => operation.security !== undefined && !DEVICE_OPERATIONS.includes(key))
     for (const { operation } of secured) expect(operation.security).toEqual([{ apiKey: [] }, { session: [] }])
     expect(secured.map(({ key }) => key)).toEqual([
       'GET /api/devices',
@@ -152,9 +166,9 @@ describe('access: everything but the public routes needs the API key', () => {
       const body = WRITE_METHODS.has(method) ? JSON.stringify(VALID_BODIES[key] ?? {}) : undefined
       const { status, text } = await anonymous(server, method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'), body)
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
-      expected[key] = { status: 401, code: 'TS_UNAUTHORIZED' }
+      expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(19)
+    expect(Object.keys(answers)).toHaveLength(19 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -340,7 +354,8 @@ describe('OpenAPI document and Swagger UI', () => {
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/)
     expect(doc.components.securitySchemes).toEqual({
       apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
-      session: { type: 'apiKey', in: 'cookie', name: 'ts_session' }
+      session: { type: 'apiKey', in: 'cookie', name: 'ts_session' },
+      deviceBasic: expect.objectContaining({ type: 'http', scheme: 'basic' })
     })
   })
 
@@ -353,15 +368,18 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 19)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 19 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
     const writes = operations.filter(({ method }) => WRITE_METHODS.has(method))
     const withoutBody = writes.filter(({ operation }) => typeof operation.requestBody?.content?.['application/json']?.schema !== 'object')
-    // issuing a new secret takes no input
-    expect(withoutBody.map(({ key }) => key)).toEqual(['POST /api/devices/{id}/secret'])
-    expect(writes.length).toBe(9)
+    // issuing a new secret takes no input; devices post their own formats, which their decoders check
+    expect(withoutBody.map(({ key }) => key).sort()).toEqual([
+      'POST /api/devices/{id}/secret', 'POST /api/ingest/{channel}', 'POST /integrations/chirpstack', 'POST /integrations/ttn',
+      'POST /osmand', 'POST /owntracks', 'PUT /osmand'
+    ])
+    expect(writes.length).toBe(15)
   })
 
   it('serves the Swagger UI from local assets only', async () => {

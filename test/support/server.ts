@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -15,8 +15,10 @@ export interface TestServer {
   httpUrl: string
   wsUrl: string
   mqttUrl: string
+  /** Set when the server was started with TLS_CERT_FILE and TLS_KEY_FILE. */
+  mqttsUrl: string | undefined
   api: <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => Promise<{ status: number, body: T }>
-  registerDevice: (id: string, kind?: 'tracker' | 'reader') => Promise<{ id: string, secret: string }>
+  registerDevice: (id: string, kind?: 'tracker' | 'reader' | 'network_server', extra?: Record<string, string>) => Promise<{ id: string, secret: string }>
   close: () => Promise<void>
 }
 
@@ -46,6 +48,9 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
   const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? db.url, apiKey: TEST_API_KEY, logger: createLogger(config), clock: options.clock })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const mqtt = await app.gateway.listen(0, '127.0.0.1')
+  const tls = config.mqttTls === undefined
+    ? undefined
+    : await app.gateway.listenTls(0, '127.0.0.1', { cert: await readFile(config.mqttTls.certFile), key: await readFile(config.mqttTls.keyFile) })
   const { port } = app.server.address() as { port: number }
   const httpUrl = `http://127.0.0.1:${port}`
 
@@ -68,9 +73,10 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
     httpUrl,
     wsUrl: `ws://127.0.0.1:${port}`,
     mqttUrl: `mqtt://127.0.0.1:${mqtt.port}`,
+    mqttsUrl: tls === undefined ? undefined : `mqtts://localhost:${tls.port}`,
     api,
-    registerDevice: async (id, kind = 'tracker') => {
-      const { status, body } = await api<{ id: string, secret: string }>('POST', '/api/devices', { id, kind })
+    registerDevice: async (id, kind = 'tracker', extra = {}) => {
+      const { status, body } = await api<{ id: string, secret: string }>('POST', '/api/devices', { id, kind, ...extra })
       if (status !== 201) throw new Error(`could not register ${id}: ${status} ${JSON.stringify(body)}`)
       return body
     },

@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMessage, toIngestMessage, type DecodedMessage } from '../../gateway/decoders/index.js'
+import type { Decoded } from '../../gateway/decoders/decoded.js'
+import { decodeRouted } from '../../gateway/decoders/index.js'
+import { decodeTrackstream } from '../../gateway/decoders/trackstream.js'
 import { decodeJsonFixes, decodeJsonScans } from '../../gateway/decoders/trackstream-json.js'
 import { decodeProtobufFixes, decodeProtobufScans } from '../../gateway/decoders/trackstream-protobuf.js'
+import { routeOf, type RoutableDevice, type Route } from '../../gateway/routing.js'
 import { encodeFixBatch, encodeScanBatch } from '../../proto/codec.js'
-import { parseTopic, type ParsedTopic } from '../../proto/topics.js'
+import type { Channel } from '../../proto/topics.js'
 import type { Fix, Scan } from '../../proto/types.js'
+
+type DecodedMessage = { channel: 'fix', decoded: Decoded<Fix> } | { channel: 'scan', decoded: Decoded<Scan> }
+
+/** trackstream's own format on one channel, as the gateway decodes it. */
+function decodeMessage (deviceId: string, channel: Channel, payload: Buffer): DecodedMessage {
+  const batch = decodeTrackstream(channel, payload, { deviceId, topic: null, receivedAt: 0 })
+  return channel === 'fix'
+    ? { channel, decoded: { items: batch.fixes, rejects: batch.rejects } }
+    : { channel, decoded: { items: batch.scans, rejects: batch.rejects } }
+}
+
+const D1: RoutableDevice = { id: 'd1', kind: 'tracker', format: 'trackstream', scope: null }
 
 const T = Date.UTC(2026, 10, 23, 3, 0, 0) // 2026-11-23T03:00:00Z
 
@@ -22,10 +37,10 @@ function scans (message: DecodedMessage): { items: Scan[], reasons: string[] } {
   return { items: message.decoded.items, reasons: message.decoded.rejects.map((r) => r.reason) }
 }
 
-function topicOf (topic: string): ParsedTopic {
-  const parsed = parseTopic(topic)
-  if (parsed === null) throw new Error(`not a device topic: ${topic}`)
-  return parsed
+function topicOf (topic: string): Route {
+  const route = routeOf(topic)
+  if (route === null) throw new Error(`not a device topic: ${topic}`)
+  return route
 }
 
 /** Every optional field undefined: the exact shape decoders produce for a fix with none. */
@@ -300,10 +315,10 @@ describe('scans', () => {
   })
 })
 
-describe('toIngestMessage', () => {
+describe('decodeRouted', () => {
   it('refuses an unknown channel with unknown_channel, keeping topic, payload and receivedAt', () => {
     const payload = Buffer.from('{"battery": 80}')
-    const message = toIngestMessage('ts/v1/d1/status', topicOf('ts/v1/d1/status'), payload, 1234)
+    const message = decodeRouted(D1, topicOf('ts/v1/d1/status'), 'ts/v1/d1/status', payload, 1234)
     expect(message).toEqual({
       deviceId: 'd1',
       topic: 'ts/v1/d1/status',
@@ -311,6 +326,7 @@ describe('toIngestMessage', () => {
       receivedAt: 1234,
       fixes: [],
       scans: [],
+      events: [],
       rejects: [{ reason: 'unknown_channel', detail: '"status" is not fix or scan' }]
     })
     expect(message.payload).toBe(payload)
@@ -318,7 +334,7 @@ describe('toIngestMessage', () => {
 
   it('puts decoded fixes and their rejects on the message for the fix channel', () => {
     const payload = json([{ time: T, lat: 1, lon: 2 }, { time: T }])
-    const message = toIngestMessage('ts/v1/d1/fix', topicOf('ts/v1/d1/fix'), payload, 99)
+    const message = decodeRouted(D1, topicOf('ts/v1/d1/fix'), 'ts/v1/d1/fix', payload, 99)
     expect(message.fixes).toEqual([bareFix('d1', T, 1, 2)])
     expect(message.scans).toEqual([])
     expect(message.rejects.map((r) => r.reason)).toEqual(['invalid_fix'])
@@ -328,7 +344,7 @@ describe('toIngestMessage', () => {
 
   it('puts decoded scans on the message for the scan channel', () => {
     const payload = Buffer.from(encodeScanBatch([{ antenna: 2, epc: 'beef', time: T }]))
-    const message = toIngestMessage('ts/v1/d1/scan', topicOf('ts/v1/d1/scan'), payload, 5)
+    const message = decodeRouted(D1, topicOf('ts/v1/d1/scan'), 'ts/v1/d1/scan', payload, 5)
     expect(message.scans).toEqual([{ readerId: 'd1', antenna: 2, epc: 'BEEF', rssi: undefined, time: T }])
     expect(message.fixes).toEqual([])
     expect(message.rejects).toEqual([])

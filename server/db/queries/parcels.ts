@@ -7,6 +7,7 @@ interface ParcelRow {
   id: string
   tracking_number: string
   epc: string | null
+  gs1_key: string | null
   public_token: string
   status: MilestoneCode
   status_at: Date
@@ -22,7 +23,7 @@ interface ParcelRow {
   created_at: Date
 }
 
-const COLUMNS = `id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
+const COLUMNS = `id, tracking_number, epc, gs1_key, public_token, status, status_at, dest_name, dest_address, dest_city,
   dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at`
 
 function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecord {
@@ -30,6 +31,7 @@ function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecor
     id: row.id,
     trackingNumber: row.tracking_number,
     epc: row.epc,
+    gs1Key: row.gs1_key,
     token: row.public_token,
     status: row.status,
     statusAt: row.status_at,
@@ -53,6 +55,7 @@ export interface NewParcel {
   id: string
   trackingNumber: string
   epc: string | null
+  gs1Key: string | null
   token: string
   destination: Destination
   codAmount: number | null
@@ -66,15 +69,15 @@ export async function insertParcel (sql: Sql, parcel: NewParcel): Promise<Parcel
   const rows = await sql.query<ParcelRow>(
     `WITH parcel AS (
        INSERT INTO parcels (id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
-                            dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at)
-       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5)
+                            dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at, gs1_key)
+       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5, $15)
        RETURNING ${COLUMNS}
      ), first_milestone AS (
        INSERT INTO milestones (parcel_id, code, time, source) SELECT id, 'info_received', created_at, 'api' FROM parcel
      )
      SELECT * FROM parcel`,
     [parcel.id, parcel.trackingNumber, parcel.epc, parcel.token, parcel.createdAt, d.name, d.address, d.city,
-      d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency])
+      d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency, parcel.gs1Key])
   const row = rows[0] as ParcelRow
   return toRecord(row, [{ code: 'info_received', time: row.created_at.getTime(), stationId: null }])
 }

@@ -3,19 +3,19 @@ import { applyTrack } from '../../state/parcel-state.js'
 import { nextOnScan } from '../../tracking/parcel-track.js'
 import type { ScanItem, Stage } from '../items.js'
 
-/** A known tag read by a reader at a station records the reader's milestone on the parcel. */
+/** A known tag read at a station records what that reader (or that antenna) means on the parcel. */
 export function scanMilestones (registry: Registry): Stage<ScanItem> {
   return {
     name: 'scan-milestones',
     run: (item) => {
-      const reader = registry.readers.get(item.scan.readerId)
-      const station = reader === undefined ? undefined : registry.stations.get(reader.stationId)
+      const meaning = registry.meaningOf(item.scan.readerId, item.scan.antenna)
+      const station = meaning === undefined ? undefined : registry.stations.get(meaning.stationId)
       const parcel = item.parcelId === null ? undefined : registry.parcels.get(item.parcelId)
-      if (reader === undefined || station === undefined || parcel === undefined) return undefined
+      if (meaning === undefined || station === undefined || parcel === undefined) return undefined
       const { track, milestones } = nextOnScan(parcel.track, {
         time: item.scan.time,
         stationId: station.id,
-        milestone: reader.milestone
+        milestone: meaning.milestone
       })
       applyTrack(parcel, track)
       item.milestones = milestones.map((milestone) => ({

@@ -1,6 +1,6 @@
 import { rejection, type Rejection } from '../../../gateway/rejects.js'
 import type { Fix, Scan } from '../../../proto/types.js'
-import type { FixItem, ScanItem, Stage } from '../items.js'
+import type { EventItem, FixItem, ScanItem, Stage } from '../items.js'
 
 export interface ValidationLimits {
   now: () => number
@@ -20,6 +20,10 @@ export function validateFix (limits: ValidationLimits): Stage<FixItem> {
 
 export function validateScan (limits: ValidationLimits): Stage<ScanItem> {
   return { name: 'validate-scan', run: (item) => checkScan(item.scan, limits) }
+}
+
+export function validateEvent (limits: ValidationLimits): Stage<EventItem> {
+  return { name: 'validate-event', run: (item) => checkTime(item.event.time, limits) }
 }
 
 export function checkFix (fix: Fix, limits: ValidationLimits): Rejection | undefined {

@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config.js'
+import { formatDevices, formatDevice } from './format.js'
+
+const USAGE = `trackstream: manage devices on a running trackstream
+
+  trackstream devices list [--owner O]
+  trackstream devices add <id> --kind tracker|reader|network_server [--format F] [--owner O] [--scope S] [--name N]
+  trackstream devices show <id>
+  trackstream devices rotate-secret <id>
+  trackstream devices disable <id> | enable <id>
+  trackstream devices set-format <id> <format>
+  trackstream readers place <deviceId> --station S --milestone M [--antenna PORT=MILESTONE[@STATION]]...
+  trackstream readers list
+
+Options: --url (default http://127.0.0.1:<HTTP_PORT>), --json (print the API's answer).
+The API key comes from API_KEY, or DATA_DIR/api-key of the server started here.`
+
+interface Options {
+  url?: string
+  json?: boolean
+  kind?: string
+  format?: string
+  owner?: string
+  scope?: string
+  name?: string
+  station?: string
+  milestone?: string
+  antenna?: string[]
+  help?: boolean
+}
+
+export async function run (argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+      kind: { type: 'string' },
+      format: { type: 'string' },
+      owner: { type: 'string' },
+      scope: { type: 'string' },
+      name: { type: 'string' },
+      station: { type: 'string' },
+      milestone: { type: 'string' },
+      antenna: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  const options: Options = values
+  const [group, command, ...rest] = positionals
+  if (options.help === true || group === undefined) {
+    out(USAGE)
+    return group === undefined && options.help !== true ? 2 : 0
+  }
+  const api = await client(options)
+  const show = (body: unknown, text: (b: never) => string): void => { out(options.json === true ? JSON.stringify(body, null, 2) : text(body as never)) }
+  const id = rest[0] ?? ''
+  switch (`${group} ${command ?? ''}`) {
+    case 'devices list': {
+      const body = await api('GET', '/api/devices')
+      const items = (body as { items: Array<{ owner: string }> }).items.filter((d) => options.owner === undefined || d.owner === options.owner)
+      show({ items }, formatDevices)
+      return 0
+    }
+    case 'devices add':
+      show(await api('POST', '/api/devices', { id, kind: options.kind, format: options.format, owner: options.owner, scope: options.scope, name: options.name }), formatDevice)
+      return 0
+    case 'devices show':
+      show(await api('GET', `/api/devices/${encodeURIComponent(id)}`), formatDevice)
+      return 0
+    case 'devices rotate-secret':
+      show(await api('POST', `/api/devices/${encodeURIComponent(id)}/secret`), formatDevice)
+      return 0
+    case 'devices disable':
+    case 'devices enable':
+      show(await api('PATCH', `/api/devices/${encodeURIComponent(id)}`, { disabled: command === 'disable' }), formatDevice)
+      return 0
+    case 'devices set-format':
+      show(await api('PATCH', `/api/devices/${encodeURIComponent(id)}`, { format: rest[1] }), formatDevice)
+      return 0
+    case 'readers place': {
+      const antennas = (options.antenna ?? []).map(parseAntenna)
+      const body = await api('PUT', `/api/readers/${encodeURIComponent(id)}`, { stationId: options.station, milestone: options.milestone, name: options.name, antennas })
+      show(body, (r: { deviceId: string, stationId: string, milestone: string }) => `${r.deviceId} placed at ${r.stationId}: its scans mean ${r.milestone}`)
+      return 0
+    }
+    case 'readers list':
+      show(await api('GET', '/api/readers'), (b: { items: Array<{ deviceId: string, stationId: string, milestone: string }> }) =>
+        b.items.map((r) => `${r.deviceId}\t${r.stationId}\t${r.milestone}`).join('\n') || 'no readers')
+      return 0
+    default:
+      out(USAGE)
+      return 2
+  }
+}
+
+/** "1=loaded" or "2=unloaded@BKK-DOCK-2" */
+function parseAntenna (text: string): { port: number, milestone: string, stationId?: string } {
+  const match = /^(\d+)=([a-z_]+)(?:@(.+))?$/.exec(text)
+  if (match === null) throw new UsageError(`--antenna ${text}: expected PORT=MILESTONE or PORT=MILESTONE@STATION`)
+  const [, port, milestone, stationId] = match
+  return { port: Number(port), milestone: milestone ?? '', ...(stationId === undefined ? {} : { stationId }) }
+}
+
+/** A mistake the user can fix: exit code 2 and one line, no stack. */
+export class UsageError extends Error {}
+
+type Api = (method: string, route: string, body?: unknown) => Promise<unknown>
+
+async function client (options: Options): Promise<Api> {
+  const config = loadConfig()
+  const key = config.apiKey ?? await readFile(path.join(config.dataDir, 'api-key'), 'utf8').then((k) => k.trim()).catch(() => undefined)
+  if (key === undefined) throw new UsageError(`no API key: set API_KEY, or run this where the server keeps ${path.join(config.dataDir, 'api-key')}`)
+  const base = options.url ?? `http://127.0.0.1:${config.httpPort}`
+  return async (method, route, body) => {
+    let response: Response
+    try {
+      response = await fetch(`${base}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      })
+    } catch (error) {
+      throw new UsageError(`cannot reach trackstream at ${base} (${(error as Error).message}): is it running? use --url`)
+    }
+    const answer = await response.json() as { message?: string }
+    if (!response.ok) throw new UsageError(`${method} ${route}: ${response.status} ${answer.message ?? ''}`)
+    return answer
+  }
+}

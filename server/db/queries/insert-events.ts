@@ -1,0 +1,18 @@
+import type { EventItem } from '../../pipeline/items.js'
+import type { Sql } from '../sql.js'
+
+const SQL = `
+INSERT INTO device_events (time, device_id, type, detail, received_at)
+SELECT to_timestamp(ms / 1000.0), device_id, type, detail, to_timestamp(received_ms / 1000.0)
+  FROM unnest($1::float8[], $2::text[], $3::text[], $4::jsonb[], $5::float8[]) AS t(ms, device_id, type, detail, received_ms)
+ON CONFLICT DO NOTHING`
+
+export async function insertEvents (sql: Sql, items: readonly EventItem[]): Promise<void> {
+  await sql.query(SQL, [
+    items.map(({ event }) => event.time),
+    items.map(({ event }) => event.deviceId),
+    items.map(({ event }) => event.type),
+    items.map(({ event }) => JSON.stringify(event.detail)),
+    items.map(({ receivedAt }) => receivedAt)
+  ])
+}
