@@ -2,6 +2,7 @@ import * as maplibregl from 'maplibre-gl'
 import type { GeoJSONSource } from 'maplibre-gl'
 import type { FeatureCollection, Point } from 'geojson'
 import { basemapStyle } from './basemap.js'
+import { startDevicePanel } from './device-panel.js'
 import { openLiveSocket } from './live-socket.js'
 
 interface LivePosition {
@@ -32,6 +33,7 @@ async function main (): Promise<void> {
   }
   $('#login').hidden = true
   $('#app').hidden = false
+  startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
   await startMap()
 }
 

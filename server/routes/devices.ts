@@ -5,6 +5,7 @@ import { generateSecret, hashSecret } from '../../gateway/secrets.js'
 import { REJECT_REASONS, type RejectReason } from '../../gateway/rejects.js'
 import { DEVICE_ID_PATTERN } from '../../proto/topics.js'
 import { insertDevice, updateDevice } from '../db/queries/devices.js'
+import { selectDeviceEvents } from '../db/queries/device-events.js'
 import { selectTrack } from '../db/queries/positions.js'
 import { selectRejects } from '../db/queries/rejects.js'
 import { isUniqueViolation } from '../db/sql.js'
@@ -234,6 +235,25 @@ const devices: FastifyPluginAsync = async (app) => {
     const to = request.query.to === undefined ? new Date() : new Date(request.query.to)
     const from = request.query.from === undefined ? new Date(to.getTime() - 86_400_000) : new Date(request.query.from)
     return { items: await selectTrack(app.db.sql, request.params.id, from, to, request.query.limit) }
+  })
+
+  app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/api/devices/:id/events', {
+    schema: {
+      tags: ['devices'],
+      summary: 'What a device reported besides positions and reads, newest first: offline, geofence enter/leave',
+      ...ops,
+      params: idParams,
+      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      response: {
+        200: listOf({
+          type: 'object',
+          properties: { time: dateTime, type: { type: 'string' }, detail: { type: 'object', additionalProperties: true }, receivedAt: dateTime }
+        })
+      }
+    }
+  }, async (request) => {
+    find(request.params.id)
+    return { items: await selectDeviceEvents(app.db.sql, request.params.id, request.query.limit) }
   })
 
   app.get<{ Querystring: { deviceId?: string, limit: number } }>('/api/rejects', {

@@ -171,7 +171,7 @@ const parcels: FastifyPluginAsync = async (app) => {
         },
         codAmount: cashOnDelivery?.amount ?? null,
         codCurrency: cashOnDelivery?.currency ?? null,
-        createdAt: new Date()
+        createdAt: new Date(app.now())
       })
     } catch (error) {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('parcel with this tracking number or EPC', trackingNumber)

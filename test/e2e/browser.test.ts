@@ -90,6 +90,15 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     await expect.poll(async () => await renderedVehicles(page), { timeout: 10_000 }).toEqual([{ deviceId: 'van-b1', lon: expect.closeTo(101.2, 2), lat: expect.closeTo(14.5, 2) }])
     expect(await page.textContent('#vehicle-list')).toContain('Van B1')
     await page.screenshot({ path: path.join(ARTIFACTS, 'ops-map-2.png') })
+
+    // a device that sends something unreadable says why, in the device panel
+    await publish(van, deviceTopic('van-b1', 'fix'), '{"_type":"location","lat":13.7,"lon":100.5,"tst":1}')
+    await page.reload()
+    const row = page.locator('#device-table tr[data-device="van-b1"]')
+    await expect.poll(async () => await row.locator('td').allTextContents(), { timeout: 10_000 })
+      .toEqual(['van-b1', 'connected', expect.stringMatching(/ s ago$/), '3', 'wrong format ×1'])
+    expect(await row.locator('.refused div').getAttribute('title')).toBe('the payload is not in the format the device is registered with')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-devices.png') })
     expect(errors).toEqual([])
     await page.close()
   })

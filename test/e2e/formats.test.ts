@@ -50,11 +50,10 @@ describe('OwnTracks, over MQTT and in HTTP mode', () => {
   it('keeps region transitions and the last will as device events', async () => {
     await publish(phone, 'owntracks/jj/iphone/event', await fixture('owntracks/json-schema-tests/transition.json'))
     await publish(phone, 'owntracks/jj/iphone', await fixture('owntracks/json-schema-tests/lwt.json'))
-    const { rows } = await server.db.pool.query<{ type: string, time: Date, detail: Record<string, unknown> }>(
-      "SELECT type, time, detail FROM device_events WHERE device_id = 'jj' ORDER BY time")
-    expect(rows.map((r) => [r.type, r.time.getTime(), r.detail.region ?? null])).toEqual([
-      ['geofence_enter', 1701264368000, 'blukii'],
-      ['offline', Date.UTC(2023, 11, 1), null]
+    const events = await server.api<{ items: Array<{ type: string, time: string, detail: Record<string, unknown> }> }>('GET', '/api/devices/jj/events')
+    expect(events.body.items.map((e) => [e.type, Date.parse(e.time), e.detail.region ?? null])).toEqual([
+      ['offline', Date.UTC(2023, 11, 1), null],
+      ['geofence_enter', 1701264368000, 'blukii']
     ])
   })
 
@@ -138,5 +137,100 @@ describe('NMEA 0183 over MQTT', () => {
     await device.endAsync()
     const stored = await positionsOf(server, 'bu353')
     expect(stored.map((p) => [p.time.getTime(), p.lat, p.lon])).toEqual(expected.fixes.map((f) => [f.time, f.lat, f.lon]))
+  })
+})
+
+describe('RFID readers: Impinj over MQTT, Zebra over HTTP, parcels matched by their SSCC', () => {
+  let server: TestServer
+  let parcelId: string
+  const SSCC_EPC = '3154257BF4499602D2000000'
+
+  beforeAll(async () => {
+    server = await startTestServer({ clock: () => Date.UTC(2024, 11, 1), env: { RETENTION_DAYS: '0' } })
+    await server.api('POST', '/api/stations', { id: 'DOCK-A', name: 'Dock A', kind: 'depot', lat: 52.37, lon: 4.9, city: 'Amsterdam', country: 'NL' })
+    // the SSCC printed on the label; GS1's own test vectors give the tag that encodes it (epcpy, MIT)
+    const parcel = await server.api<{ id: string, gs1Key: string }>('POST', '/api/parcels', {
+      trackingNumber: 'SSCC-1', sscc: '106141412345678908', destination: { city: 'Utrecht', country: 'NL' }
+    })
+    expect(parcel.body.gs1Key).toBe('sscc:106141412345678908')
+    parcelId = parcel.body.id
+  })
+  afterAll(async () => { await server?.close() })
+
+  it('reads an Impinj tag inventory event and records the reader\'s milestone on the parcel the tag encodes', async () => {
+    const { secret } = await server.registerDevice('impinj-1', 'reader', { format: 'impinj' })
+    await server.api('PUT', '/api/readers/impinj-1', { stationId: 'DOCK-A', milestone: 'loaded' })
+    const reader = await connectDevice(server.mqttUrl, 'impinj-1', secret)
+    await publish(reader, deviceTopic('impinj-1', 'scan'), await fixture('impinj/constructed-mqtt-tag-inventory-base64-epc.json'))
+    await reader.endAsync()
+    const { rows } = await server.db.pool.query('SELECT epc, antenna, rssi, gs1_key, parcel_id, station_id FROM rfid_reads')
+    expect(rows).toEqual([{ epc: SSCC_EPC, antenna: 2, rssi: -61.5, gs1_key: 'sscc:106141412345678908', parcel_id: parcelId, station_id: 'DOCK-A' }])
+    const timeline = await server.api<{ items: Array<{ code: string }> }>('GET', `/api/parcels/${parcelId}/timeline`)
+    expect(timeline.body.items.map((m) => m.code)).toEqual(['loaded', 'info_received'])
+  })
+
+  it('takes a Zebra HTTP batch, keeping a chip-serialised EPC as plain hex', async () => {
+    const { secret } = await server.registerDevice('zebra-1', 'reader', { format: 'zebra' })
+    const response = await fetch(`${server.httpUrl}/api/ingest/scan`, {
+      method: 'POST',
+      headers: { authorization: basic('zebra-1', secret), 'content-type': 'application/json' },
+      body: bytes(await fixture('zebra/constructed-http-post-batch.json'))
+    })
+    expect([response.status, await response.json()]).toEqual([200, { accepted: { fixes: 0, scans: 2, events: 0 }, rejects: [] }])
+    const { rows } = await server.db.pool.query("SELECT epc, antenna, rssi, gs1_key, time FROM rfid_reads WHERE reader_id = 'zebra-1' ORDER BY time")
+    expect(rows).toEqual([
+      { epc: SSCC_EPC, antenna: 1, rssi: -61, gs1_key: 'sscc:106141412345678908', time: new Date('2023-02-24T10:14:42.851Z') },
+      { epc: 'E28011700000020D2A412182', antenna: 4, rssi: -70, gs1_key: null, time: new Date('2023-02-24T10:14:43.002Z') }
+    ])
+  })
+})
+
+describe('LoRaWAN network servers report for their owner\'s trackers only', () => {
+  let server: TestServer
+  const TRACKER = '70b3d57ed0051a2b'
+
+  beforeAll(async () => {
+    server = await startTestServer({ clock: () => Date.UTC(2024, 6, 1), env: { RETENTION_DAYS: '0' } })
+    await server.registerDevice(TRACKER, 'tracker', { owner: 'acme' })
+  })
+  afterAll(async () => { await server?.close() })
+
+  it('stores the device\'s own decoded position from a TTS uplink, never the gateway\'s', async () => {
+    const { secret } = await server.registerDevice('tts-acme', 'network_server', { format: 'ttn', owner: 'acme', scope: 'trackstream-fleet@ttn' })
+    const tts = await connectDevice(server.mqttUrl, 'tts-acme', secret)
+    await publish(tts, 'v3/trackstream-fleet@ttn/devices/parcel-tracker-07/up', await fixture('ttn/constructed-uplink-gps-tracker.json'))
+    await publish(tts, 'v3/trackstream-fleet@ttn/devices/eui-ac1f09fffe00357f/up', await fixture('ttn/ttnmapper-rak7200-no-gps-gateway-location.json'))
+    expect(await positionsOf(server, TRACKER)).toEqual([expect.objectContaining({ time: new Date('2024-05-14T09:59:58Z'), lat: 52.371285, lon: 4.898912, battery: 87 })])
+    const ns = (await server.api<{ status: { rejects: Record<string, number> } }>('GET', '/api/devices/tts-acme')).body.status
+    expect(ns.rejects).toEqual({ no_position: 1 })
+    const tracker = (await server.api<{ status: { lastSeenAt: string | null, fixes: number } }>('GET', `/api/devices/${TRACKER}`)).body.status
+    expect(tracker).toMatchObject({ fixes: 1, lastSeenAt: new Date(Date.UTC(2024, 6, 1)).toISOString() })
+    // its own application's tree only
+    const gone = new Promise<void>((resolve) => { tts.once('close', () => { resolve() }) })
+    tts.publish('v3/someone-else@ttn/devices/x/up', '{}', { qos: 1 })
+    await gone
+    tts.end(true)
+  })
+
+  it('refuses a position another tenant\'s network server reports for this tracker', async () => {
+    const { secret } = await server.registerDevice('tts-globex', 'network_server', { format: 'ttn', owner: 'globex', scope: 'globex-app@ttn' })
+    const tts = await connectDevice(server.mqttUrl, 'tts-globex', secret)
+    await publish(tts, 'v3/globex-app@ttn/devices/parcel-tracker-07/up', await fixture('ttn/constructed-uplink-gps-tracker.json'))
+    await tts.endAsync()
+    expect(await positionsOf(server, TRACKER)).toHaveLength(1)
+    const ns = (await server.api<{ status: { rejects: Record<string, number> } }>('GET', '/api/devices/tts-globex')).body.status
+    expect(ns.rejects).toEqual({ unknown_device: 1 })
+  })
+
+  it('takes a ChirpStack v4 up event through the HTTP integration', async () => {
+    await server.registerDevice('a84041000181c8d2', 'tracker', { owner: 'acme' })
+    const { secret } = await server.registerDevice('cs-acme', 'network_server', { format: 'chirpstack', owner: 'acme', scope: '8a1d2f40-3b6e-4c57-9d18-6f2a0b3c4d5e' })
+    const response = await fetch(`${server.httpUrl}/integrations/chirpstack?event=up`, {
+      method: 'POST',
+      headers: { authorization: basic('cs-acme', secret), 'content-type': 'application/json' },
+      body: bytes(await fixture('chirpstack/constructed-v4-up-gps.json'))
+    })
+    expect([response.status, await response.json()]).toEqual([200, { accepted: { fixes: 1, scans: 0, events: 0 }, rejects: [] }])
+    expect(await positionsOf(server, 'a84041000181c8d2')).toEqual([expect.objectContaining({ lat: 48.85837, lon: 2.294481, battery: 76 })])
   })
 })
