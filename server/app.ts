@@ -8,6 +8,7 @@ import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
 import dbPlugin from './plugins/db.js'
 import deviceStatsPlugin from './plugins/device-stats.js'
+import latestPositionsPlugin from './plugins/latest-positions.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
@@ -75,6 +76,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(statePlugin)
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
+  await app.register(latestPositionsPlugin)
   await app.register(livePlugin, { tickMs: config.liveTickMs })
   await app.register(websocket, {
     options: {

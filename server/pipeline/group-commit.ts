@@ -9,6 +9,8 @@ export interface GroupCommitOptions {
   /** Turns a single-row set the database refused into rows for ingest_rejects. */
   refusedAsRejects: (set: WriteSet, error: unknown) => WriteSet
   onCommitted: (set: WriteSet) => void
+  /** Each committed transaction: how many rows, how long it took. */
+  onTransaction?: (rows: number, seconds: number) => void
   log: {
     warn: (obj: object, msg: string) => void
     error: (obj: object, msg: string) => void
@@ -16,10 +18,21 @@ export interface GroupCommitOptions {
   }
   retryInitialMs?: number
   retryMaxMs?: number
+  /**
+   * Transactions in flight at once. Two let PostgreSQL work on one batch while the other commits;
+   * the in-memory dedupe keeps a redelivery out of two concurrent batches.
+   */
+  concurrency?: number
+  /**
+   * A batch that reaches this many rows is closed and the next one begins. Without a cap, batches
+   * grow with overload until each transaction takes seconds and throughput collapses.
+   */
+  maxBatchRows?: number
 }
 
 interface Batch {
   sets: WriteSet[]
+  rows: number
   promise: Promise<void>
   resolve: () => void
   reject: (error: Error) => void
@@ -39,30 +52,48 @@ export class ShutdownError extends Error {
  * A batch is retried until the database takes it; nothing is dropped to make progress.
  */
 export class GroupCommit {
+  /** closed batches, oldest first, waiting for a free transaction */
+  private readonly full: Batch[] = []
   private pending = newBatch()
-  private running = false
+  private running = 0
   private stopped = false
   private idle: Promise<void> = Promise.resolve()
   private markIdle: () => void = () => {}
   private readonly retryInitialMs: number
   private readonly retryMaxMs: number
+  private readonly concurrency: number
+  private readonly maxBatchRows: number
+  private scheduled = false
 
   constructor (private readonly options: GroupCommitOptions) {
     this.retryInitialMs = options.retryInitialMs ?? 100
     this.retryMaxMs = options.retryMaxMs ?? 5000
+    this.concurrency = options.concurrency ?? 1
+    this.maxBatchRows = options.maxBatchRows ?? 2000
   }
 
   /** Resolves once the set is durable; rejects only if the process is shutting down without it. */
   add (set: WriteSet): Promise<void> {
     if (this.stopped) return Promise.reject(new ShutdownError())
-    this.pending.sets.push(set)
-    if (!this.running) {
-      this.running = true
-      this.idle = new Promise((resolve) => { this.markIdle = resolve })
-      // setImmediate lets every packet of the current socket reads join this batch
-      setImmediate(() => { void this.run() })
+    const batch = this.pending
+    batch.sets.push(set)
+    batch.rows += rowCount(set)
+    if (batch.rows >= this.maxBatchRows) {
+      this.full.push(batch)
+      this.pending = newBatch()
     }
-    return this.pending.promise
+    const promise = batch.promise
+    if (this.running < this.concurrency && !this.scheduled) {
+      if (this.running === 0) this.idle = new Promise((resolve) => { this.markIdle = resolve })
+      this.running++
+      this.scheduled = true
+      // setImmediate lets every packet of the current socket reads join this batch
+      setImmediate(() => {
+        this.scheduled = false
+        void this.run()
+      })
+    }
+    return promise
   }
 
   /** Waits until everything added so far is committed. */
@@ -75,10 +106,9 @@ export class GroupCommit {
     this.stopped = true
   }
 
+  /** One of up to `concurrency` loops, each taking whatever is pending when it is free. */
   private async run (): Promise<void> {
-    while (this.pending.sets.length > 0) {
-      const batch = this.pending
-      this.pending = newBatch()
+    for (let batch = this.take(); batch !== undefined; batch = this.take()) {
       try {
         const committed = await this.commit(mergeWriteSets(batch.sets))
         batch.resolve()
@@ -87,8 +117,17 @@ export class GroupCommit {
         batch.reject(error as Error)
       }
     }
-    this.running = false
-    this.markIdle()
+    this.running--
+    if (this.running === 0) this.markIdle()
+  }
+
+  private take (): Batch | undefined {
+    const closed = this.full.shift()
+    if (closed !== undefined) return closed
+    if (this.pending.sets.length === 0) return undefined
+    const batch = this.pending
+    this.pending = newBatch()
+    return batch
   }
 
   private async commit (set: WriteSet): Promise<WriteSet> {
@@ -110,7 +149,9 @@ export class GroupCommit {
     for (;;) {
       if (this.stopped) throw new ShutdownError()
       try {
+        const started = performance.now()
         await this.options.write(set)
+        this.options.onTransaction?.(rowCount(set), (performance.now() - started) / 1000)
         if (outageStart !== undefined) {
           this.options.log.info({ seconds: (Date.now() - outageStart) / 1000 }, 'database is back; held messages committed')
         }
@@ -158,5 +199,5 @@ function newBatch (): Batch {
   const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
   // a batch nobody awaits must not become an unhandled rejection
   promise.catch(() => {})
-  return { sets: [], promise, resolve, reject }
+  return { sets: [], rows: 0, promise, resolve, reject }
 }

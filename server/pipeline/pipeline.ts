@@ -1,4 +1,5 @@
 import type { IngestMessage } from '../../gateway/ingest-message.js'
+import type { Rejection } from '../../gateway/rejects.js'
 import type { DeviceStateStore } from '../state/device-state.js'
 import type { Registry } from '../state/registry.js'
 import { DUPLICATE, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
@@ -34,6 +35,11 @@ export function buildStages ({ registry, deviceState, limits, gs1KeyOf }: StageD
 
 type StageErrorLog = (error: unknown, stage: string, deviceId: string) => void
 
+interface Outcome {
+  rejects: Rejection[]
+  duplicates: number
+}
+
 /**
  * Runs each fix and scan of a message through the stages and returns what to write. Synchronous,
  * so the fixes of one device keep their order without a queue per device.
@@ -48,27 +54,21 @@ export class Pipeline {
   process (message: IngestMessage): WriteSet {
     const { deviceId, receivedAt } = message
     const set = emptyWriteSet()
-    const rejects = [...message.rejects]
-    let duplicates = 0
-    const route = <I>(item: I, stages: Array<Stage<I>>, accepted: I[]): void => {
-      const verdict = this.runStages(item, stages, deviceId)
-      if (verdict === undefined) accepted.push(item)
-      else if (verdict === DUPLICATE) duplicates++
-      else rejects.push(verdict)
-    }
+    const outcome: Outcome = { rejects: message.rejects.length === 0 ? [] : [...message.rejects], duplicates: 0 }
     this.stats.message(deviceId, receivedAt)
     for (const fix of message.fixes) {
-      route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes)
+      this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes, outcome, deviceId)
     }
     for (const scan of message.scans) {
-      route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans)
+      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans, outcome, deviceId)
     }
-    for (const event of message.events) route<EventItem>({ event, receivedAt }, this.stages.event, set.events)
-    for (const item of set.scans) set.milestones.push(...item.milestones)
-    for (const { fix } of set.fixes) this.stats.acceptedItem(fix.deviceId, 'fix', receivedAt)
-    for (const { scan } of set.scans) this.stats.acceptedItem(scan.readerId, 'scan', receivedAt)
-    for (const { event } of set.events) this.stats.acceptedItem(event.deviceId, 'event', receivedAt)
-    this.stats.duplicates(deviceId, duplicates)
+    for (const event of message.events) this.route<EventItem>({ event, receivedAt }, this.stages.event, set.events, outcome, deviceId)
+    for (const item of set.scans) {
+      for (const milestone of item.milestones) set.milestones.push(milestone)
+    }
+    this.countAccepted(set, receivedAt)
+    this.stats.duplicates(deviceId, outcome.duplicates)
+    const { rejects } = outcome
     if (rejects.length > 0) {
       for (const { reason } of rejects) this.stats.rejected(deviceId, reason)
       set.rejects.push({
@@ -81,6 +81,30 @@ export class Pipeline {
       })
     }
     return set
+  }
+
+  private route<I> (item: I, stages: Array<Stage<I>>, accepted: I[], outcome: Outcome, deviceId: string): void {
+    const verdict = this.runStages(item, stages, deviceId)
+    if (verdict === undefined) accepted.push(item)
+    else if (verdict === DUPLICATE) outcome.duplicates++
+    else outcome.rejects.push(verdict)
+  }
+
+  /** Counts per device; the items of one message nearly always belong to one device, so count runs. */
+  private countAccepted (set: WriteSet, at: number): void {
+    const tally = (kind: 'fix' | 'scan' | 'event', ids: string[]): void => {
+      let run = 0
+      for (let i = 0; i < ids.length; i++) {
+        run++
+        if (ids[i] !== ids[i + 1]) {
+          this.stats.acceptedItems(ids[i] as string, kind, run, at)
+          run = 0
+        }
+      }
+    }
+    if (set.fixes.length > 0) tally('fix', set.fixes.map((item) => item.fix.deviceId))
+    if (set.scans.length > 0) tally('scan', set.scans.map((item) => item.scan.readerId))
+    if (set.events.length > 0) tally('event', set.events.map((item) => item.event.deviceId))
   }
 
   /** A stage that throws is a bug: log it and let the item go on rather than lose it. */

@@ -49,14 +49,14 @@ export class IngestStats {
     this.messages.inc()
   }
 
-  /** One item accepted for a device: a LoRaWAN tracker is "seen" when its network server reports for it. */
-  acceptedItem (deviceId: string, kind: 'fix' | 'scan' | 'event', at: number): void {
+  /** Items accepted for a device: a LoRaWAN tracker is "seen" when its network server reports for it. */
+  acceptedItems (deviceId: string, kind: 'fix' | 'scan' | 'event', count: number, at: number): void {
     const counters = this.counters(deviceId)
-    if (kind === 'fix') counters.fixes++
-    else if (kind === 'scan') counters.scans++
-    else counters.events++
+    if (kind === 'fix') counters.fixes += count
+    else if (kind === 'scan') counters.scans += count
+    else counters.events += count
     counters.lastSeenAt = Math.max(counters.lastSeenAt ?? at, at)
-    this.accepted.inc({ kind })
+    this.accepted.inc({ kind }, count)
   }
 
   duplicates (deviceId: string, count: number): void {

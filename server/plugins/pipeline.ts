@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Histogram } from 'prom-client'
 import { gs1KeyOf } from '../../gateway/epc.js'
 import type { Ingest } from '../../gateway/ingest-message.js'
 import { isTransientDbError } from '../db/sql.js'
@@ -43,7 +44,23 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   const pipeline = new Pipeline(stages, stats, (error, stage, deviceId) => {
     app.log.error({ err: error, stage, device: deviceId }, 'pipeline stage failed; the item went on without it')
   })
+  const commitSeconds = new Histogram({
+    name: 'trackstream_commit_seconds',
+    help: 'Duration of each group-commit transaction',
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [app.metrics]
+  })
+  const commitRows = new Histogram({
+    name: 'trackstream_commit_rows',
+    help: 'Rows written by each group-commit transaction',
+    buckets: [1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000],
+    registers: [app.metrics]
+  })
   const commits = new GroupCommit({
+    onTransaction: (rows, seconds) => {
+      commitSeconds.observe(seconds)
+      commitRows.observe(rows)
+    },
     write: async (set) => { await writeBatch(app.db.pool, set) },
     isTransient: isTransientDbError,
     refusedAsRejects: (set, error) => {
@@ -52,6 +69,8 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
       return rejects
     },
     onCommitted: (set) => { publishCommitted(bus, set) },
+    concurrency: 2,
+    maxBatchRows: 2000,
     log: app.log
   })
 

@@ -6,15 +6,20 @@
  */
 export class DeviceState {
   latestFixTime = -Infinity
-  private readonly recentKeys: string[] = []
+  private readonly recent = new Set<string>()
+  /** insertion order, to forget the oldest key once the window is full */
+  private readonly order: string[] = []
   private next = 0
 
   constructor (private readonly window: number) {}
 
   /** True if the key was seen recently; remembers it otherwise. */
   seen (key: string): boolean {
-    if (this.recentKeys.includes(key)) return true
-    this.recentKeys[this.next] = key
+    if (this.recent.has(key)) return true
+    const evicted = this.order[this.next]
+    if (evicted !== undefined) this.recent.delete(evicted)
+    this.order[this.next] = key
+    this.recent.add(key)
     this.next = (this.next + 1) % this.window
     return false
   }

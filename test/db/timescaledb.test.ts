@@ -6,6 +6,7 @@ import { applyTimescalePolicies } from '../../server/db/policies.js'
 import { insertPositions } from '../../server/db/queries/insert-positions.js'
 import { insertReads } from '../../server/db/queries/insert-reads.js'
 import { insertRejects } from '../../server/db/queries/insert-rejects.js'
+import { upsertLatest } from '../../server/db/queries/upsert-latest.js'
 import type { Sql } from '../../server/db/sql.js'
 import type { FixItem, ScanItem } from '../../server/pipeline/items.js'
 import { startTimescalePglite } from '../support/pglite.js'
@@ -78,11 +79,15 @@ describe('on TimescaleDB', () => {
     await applyTimescalePolicies(sql, { retentionDays: 30, compressAfterDays: 3 })
   })
 
-  it('takes batched writes into hypertables, once each, and keeps the latest position per device', async () => {
+  it('takes batched writes into hypertables, once each, and keeps the latest position per device forward only', async () => {
     const now = Date.now()
     expect(await insertPositions(sql, [fix('van-1', now - 2000, 1), fix('van-1', now - 1000, 2), fix('van-2', now - 1500)])).toBe(3)
     // a redelivery: same device, time and seq, or same device and time without seq
     expect(await insertPositions(sql, [fix('van-1', now - 1000, 2), fix('van-2', now - 1500)])).toBe(0)
+    const live = (deviceId: string, time: number) => ({ deviceId, vehicleId: null, lat: 13.7, lon: 100.5, speed: 5, heading: null, time })
+    await upsertLatest(sql, [live('van-1', now - 1000), live('van-2', now - 1500)])
+    // an older position never replaces a newer one
+    await upsertLatest(sql, [live('van-1', now - 2000)])
     const latest = await sql.query<{ device_id: string, time: Date }>('SELECT device_id, time FROM device_latest ORDER BY 1')
     expect(latest.map((row) => [row.device_id, row.time.getTime()])).toEqual([['van-1', now - 1000], ['van-2', now - 1500]])
     const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, gs1Key: null, stationId: null, parcelId: null, milestones: [] }

@@ -235,4 +235,34 @@ describe('GroupCommit', () => {
     await h.commits.add(setOf(fixItem(2)))
     expect(h.writes.map(idsOf)).toEqual([['van-1'], ['van-2']])
   })
+
+  it('with two transactions allowed, starts a second write while the first is in flight, and resolves each add by its own write', async () => {
+    const first = deferred()
+    const h = harness(async (_set, call) => { if (call === 1) await first.promise }, { concurrency: 2 })
+    let aDone = false
+    const a = h.commits.add(setOf(fixItem(1))).then(() => { aDone = true })
+    await until(() => h.writes.length === 1, 'the first write')
+    const b = h.commits.add(setOf(fixItem(2)))
+    await b
+    expect(h.writes.map(idsOf)).toEqual([['van-1'], ['van-2']])
+    expect(aDone).toBe(false)
+    first.resolve()
+    await a
+    expect(h.committed.map(idsOf)).toEqual([['van-2'], ['van-1']])
+  })
+
+  it('closes a batch at maxBatchRows, so no transaction grows without bound, and acknowledges each add by its own transaction', async () => {
+    const gate = deferred()
+    const h = harness(async (_set, call) => { if (call === 1) await gate.promise }, { maxBatchRows: 3 })
+    const resolved: number[] = []
+    const adds = [1, 2, 3, 4, 5, 6, 7].map((n) => h.commits.add(setOf(fixItem(n))).then(() => { resolved.push(n) }))
+    await until(() => h.writes.length === 1, 'the first write')
+    await settle()
+    // the second transaction has not run, so nothing in it may be acknowledged yet
+    expect(resolved).toEqual([])
+    gate.resolve()
+    await Promise.all(adds)
+    expect(h.writes.map(idsOf)).toEqual([['van-1', 'van-2', 'van-3'], ['van-4', 'van-5', 'van-6'], ['van-7']])
+    expect(resolved).toEqual([1, 2, 3, 4, 5, 6, 7])
+  })
 })

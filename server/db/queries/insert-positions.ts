@@ -1,33 +1,20 @@
 import type { FixItem } from '../../pipeline/items.js'
 import type { Sql } from '../sql.js'
 
-/**
- * One statement for a whole batch: insert the fixes (a redelivered one hits positions_once and is
- * skipped), then move each device's latest position forward from what was really inserted.
- */
+/** One statement for a whole batch; a redelivered fix hits positions_once and is skipped. */
 const SQL = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::real[], $6::real[], $7::real[],
-                       $8::real[], $9::real[], $10::bigint[], $11::text[], $12::float8[])
+WITH inserted AS (
+INSERT INTO positions (device_id, time, lat, lon, speed, heading, accuracy, altitude, battery, seq, vehicle_id, received_at)
+SELECT device_id, to_timestamp(ms / 1000.0), lat, lon, speed, heading, accuracy, altitude, battery, seq, vehicle_id,
+       to_timestamp(received_ms / 1000.0)
+  FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::real[], $6::real[], $7::real[],
+              $8::real[], $9::real[], $10::bigint[], $11::text[], $12::float8[])
     AS t(device_id, ms, lat, lon, speed, heading, accuracy, altitude, battery, seq, vehicle_id, received_ms)
-), inserted AS (
-  INSERT INTO positions (device_id, time, lat, lon, speed, heading, accuracy, altitude, battery, seq, vehicle_id, received_at)
-  SELECT device_id, to_timestamp(ms / 1000.0), lat, lon, speed, heading, accuracy, altitude, battery, seq, vehicle_id,
-         to_timestamp(received_ms / 1000.0)
-    FROM input
-  ON CONFLICT DO NOTHING
-  RETURNING device_id, time, lat, lon, speed, heading, accuracy, battery, vehicle_id, received_at
-), latest AS (
-  INSERT INTO device_latest (device_id, time, lat, lon, speed, heading, accuracy, battery, vehicle_id, received_at)
-  SELECT DISTINCT ON (device_id) * FROM inserted ORDER BY device_id, time DESC
-  ON CONFLICT (device_id) DO UPDATE SET
-    time = excluded.time, lat = excluded.lat, lon = excluded.lon, speed = excluded.speed, heading = excluded.heading,
-    accuracy = excluded.accuracy, battery = excluded.battery, vehicle_id = excluded.vehicle_id,
-    received_at = excluded.received_at
-  WHERE device_latest.time < excluded.time
-)
+ON CONFLICT DO NOTHING
+RETURNING 1)
 SELECT count(*)::int AS inserted FROM inserted`
 
+/** Returns how many were new. */
 export async function insertPositions (sql: Sql, items: readonly FixItem[]): Promise<number> {
   const n = items.length
   const columns = Array.from({ length: 12 }, () => new Array<unknown>(n))

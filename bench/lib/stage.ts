@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { hashSecret } from '../../gateway/secrets.js'
+import { detectDatabase, flavourOf } from '../../server/db/flavour.js'
+import { migrate } from '../../server/db/migrate.js'
+import { pgSql } from '../../server/db/sql.js'
+import { freePort } from '../../server/free-port.js'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const BENCH_API_KEY = 'bench-api-key-0123456789'
+export const DEVICE_SECRET = 'bench-device-secret'
+const LOCAL = 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface BenchDatabase {
+  url: string
+  pool: pg.Pool
+  server: string
+  drop: () => Promise<void>
+}
+
+/** A fresh, migrated database on BENCH_DATABASE_URL's server, or the local one on 5432. */
+export async function benchDatabase (name: string): Promise<BenchDatabase> {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? LOCAL
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 })
+  try {
+    await admin.connect()
+  } catch {
+    throw new Error(`the bench needs a PostgreSQL: nothing answered on ${adminUrl} (set BENCH_DATABASE_URL)`)
+  }
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  const client = new pg.Client({ connectionString: url.toString() })
+  await client.connect()
+  const sql = pgSql(client)
+  const info = await detectDatabase(sql)
+  await migrate(sql, flavourOf(info))
+  await client.end()
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 })
+  return {
+    url: url.toString(),
+    pool,
+    server: `${info.server}${info.timescaledb === null ? '' : ` + TimescaleDB ${info.timescaledb}`}`,
+    drop: async () => {
+      await pool.end()
+      const again = new pg.Client({ connectionString: adminUrl })
+      await again.connect()
+      await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await again.end()
+    }
+  }
+}
+
+/** Trackers bench-0 … bench-(n-1), each in a vehicle, all with one secret: registered by SQL, before the server starts. */
+export async function seedTrackers (db: BenchDatabase, count: number): Promise<string[]> {
+  await db.pool.query(
+    `INSERT INTO devices (id, kind, secret_hash) SELECT 'bench-' || i, 'tracker', $2 FROM generate_series(0, $1 - 1) i
+     ON CONFLICT DO NOTHING`, [count, hashSecret(DEVICE_SECRET)])
+  await db.pool.query(
+    `INSERT INTO vehicles (id, name, device_id) SELECT 'V' || i, 'Van ' || i, 'bench-' || i FROM generate_series(0, $1 - 1) i
+     ON CONFLICT DO NOTHING`, [count])
+  return Array.from({ length: count }, (_, i) => `bench-${i}`)
+}
+
+export async function countRows (db: BenchDatabase, table: 'positions' | 'rfid_reads' | 'milestones'): Promise<number> {
+  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
+  return rows[0]?.n ?? 0
+}
+
+export interface Target {
+  name: string
+  pid: number
+  host: string
+  mqttPort: number
+  httpPort: number
+  stop: () => Promise<void>
+}
+
+/** trackstream as `npm start` runs it (without the dashboard build), in a process of its own. */
+export async function startTrackstream (databaseUrl: string, env: Record<string, string> = {}): Promise<Target> {
+  const [httpPort, mqttPort] = [await freePort(), await freePort()]
+  // BENCH_CPU_PROFILE=<dir>: write a V8 CPU profile of the server, for finding what to fix
+  const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROFILE]
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      HTTP_PORT: String(httpPort),
+      MQTT_PORT: String(mqttPort),
+      HOST: '127.0.0.1',
+      API_KEY: BENCH_API_KEY,
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  await waitForLine(child, /trackstream is running/)
+  return { name: 'trackstream', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort, httpPort, stop: async () => { await stopChild(child, 'SIGINT') } }
+}
+
+/** The broker with nothing behind it: aedes with its default hooks, acknowledging at once. */
+export async function startAedesAlone (): Promise<Target> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/baselines/aedes-alone.ts', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  await waitForLine(child, /listening/)
+  return { name: 'aedes alone', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort: port, httpPort: 0, stop: async () => { await stopChild(child, 'SIGTERM') } }
+}
+
+/** Mosquitto, when installed: the C broker as a reference for what MQTT alone costs here. */
+export async function startMosquitto (): Promise<Target | null> {
+  const binary = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((candidate) => existsSync(candidate))
+  if (binary === undefined) return null
+  const port = await freePort()
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-mosquitto-'))
+  const config = path.join(dir, 'mosquitto.conf')
+  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nlog_dest none\n`)
+  const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await waitForPort(port)
+  return { name: 'mosquitto', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort: port, httpPort: 0, stop: async () => { await stopChild(child, 'SIGTERM') } }
+}
+
+async function waitForLine (child: ChildProcess, pattern: RegExp, timeoutMs = 120_000): Promise<void> {
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${pattern} did not appear:\n${output.slice(-2000)}`)) }, timeoutMs)
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString()
+      if (pattern.test(output)) { clearTimeout(timer); resolve() }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before ${pattern}:\n${output.slice(-2000)}`)) })
+  })
+  // keep draining so a chatty child never blocks on a full pipe
+  child.stdout?.resume()
+  child.stderr?.resume()
+}
+
+async function waitForPort (port: number, timeoutMs = 10_000): Promise<void> {
+  const net = await import('node:net')
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+      socket.on('error', () => { resolve(false) })
+    })
+    if (open) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+async function stopChild (child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  await exited
+  clearTimeout(timer)
+}

@@ -1,0 +1,113 @@
+import { Fleet, type FleetResult } from '../lib/fleet.js'
+import type { RunPlan } from '../lib/fleet-protocol.js'
+import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
+import { benchDatabase, countRows, DEVICE_SECRET, seedTrackers, startAedesAlone, startMosquitto, startTrackstream, type Target } from '../lib/stage.js'
+
+export interface IngestOptions {
+  devices: number
+  hz: number
+  qos: 0 | 1
+  durationS: number
+  fixesPerMessage: number
+  format: 'json' | 'protobuf'
+  window: number
+  /** which targets to run, e.g. ['trackstream'] while iterating; all by default */
+  only: string[] | null
+}
+
+export interface TargetRun {
+  target: string
+  offeredFixesPerS: number
+  /** acknowledged (QoS1) or sent (QoS0) fixes per second, median of the steady seconds */
+  fixesPerS: number
+  fixesPerSMin: number
+  /** rows committed in the database per second of the run; null for baselines that store nothing */
+  committedPerS: number | null
+  /** acknowledged fixes missing from the database: must be 0 */
+  lost: number | null
+  fleet: FleetResult
+  usage: Record<string, ProcessUsage>
+  /** trackstream's own view: commits, their sizes and durations (from /metrics) */
+  commits: { transactions: number, meanRows: number, meanMs: number } | null
+}
+
+const WARMUP_S = 5
+
+/** The same fleet, plan and machine against the broker alone, Mosquitto, and trackstream. */
+export async function ingest (options: IngestOptions, log: (line: string) => void): Promise<{ database: string, runs: TargetRun[] }> {
+  const db = await benchDatabase('trackstream_bench')
+  try {
+    const ids = await seedTrackers(db, options.devices)
+    const plan: RunPlan = {
+      durationMs: options.durationS * 1000,
+      hz: options.hz,
+      qos: options.qos,
+      fixesPerMessage: options.fixesPerMessage,
+      format: options.format,
+      window: options.window,
+      drainMs: 15_000
+    }
+    const runs: TargetRun[] = []
+    const starters: Array<[string, () => Promise<Target | null>]> = [
+      ['aedes', startAedesAlone], ['mosquitto', startMosquitto], ['trackstream', async () => await startTrackstream(db.url)]
+    ]
+    for (const [name, start] of starters) {
+      if (options.only !== null && !options.only.includes(name)) continue
+      const target = await start()
+      if (target === null) {
+        log('mosquitto is not installed: its baseline is left out')
+        continue
+      }
+      log(`${target.name}: connecting ${options.devices} devices`)
+      const fleet = await Fleet.connect(target.host, target.mqttPort, ids, DEVICE_SECRET)
+      const before = target.name === 'trackstream' ? await countRows(db, 'positions') : 0
+      const groups = [
+        { name: target.name, pids: () => [target.pid] },
+        { name: 'load generator', pids: () => fleet.pids },
+        ...(target.name === 'trackstream' ? [{ name: 'postgres', pids: () => pidsOf('postgres') }] : [])
+      ]
+      const sampler = new Sampler(groups)
+      sampler.start()
+      log(`${target.name}: ${options.durationS} s at ${options.hz} Hz × ${options.devices} devices, QoS ${options.qos}`)
+      const result = await fleet.run(plan)
+      const usage = sampler.stop()
+      const commits = target.name === 'trackstream' ? await commitStats(target.httpPort) : null
+      fleet.close()
+      await target.stop()
+      const committed = target.name === 'trackstream' ? await countRows(db, 'positions') - before : null
+      const steady = result.ackedPerSecond.slice(WARMUP_S, options.durationS)
+      runs.push({
+        target: target.name,
+        offeredFixesPerS: options.devices * options.hz * options.fixesPerMessage,
+        fixesPerS: median(steady),
+        fixesPerSMin: Math.min(...steady),
+        committedPerS: committed === null ? null : Math.round(committed / options.durationS),
+        lost: committed === null || options.qos === 0 ? null : Math.max(0, result.ackedFixes - committed),
+        fleet: result,
+        usage,
+        commits
+      })
+      log(`${target.name}: ${median(steady)} fixes/s (min ${Math.min(...steady)}), ack p99 ${result.ackLatencyMs.p99} ms`)
+    }
+    return { database: db.server, runs }
+  } finally {
+    await db.drop()
+  }
+}
+
+export function median (values: number[]): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+async function commitStats (httpPort: number): Promise<{ transactions: number, meanRows: number, meanMs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+  const transactions = value('trackstream_commit_seconds_count')
+  return {
+    transactions,
+    meanRows: Math.round(value('trackstream_commit_rows_sum') / Math.max(1, transactions)),
+    meanMs: Math.round(value('trackstream_commit_seconds_sum') * 1000 / Math.max(1, transactions) * 10) / 10
+  }
+}

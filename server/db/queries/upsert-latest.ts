@@ -1,0 +1,25 @@
+import type { LivePosition } from '../../live/bus.js'
+import type { Sql } from '../sql.js'
+
+/** Moves each device's latest position forward; an older one (from another instance, say) never wins. */
+const SQL = `
+INSERT INTO device_latest (device_id, time, lat, lon, speed, heading, vehicle_id, received_at)
+SELECT device_id, to_timestamp(ms / 1000.0), lat, lon, speed, heading, vehicle_id, now()
+  FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::real[], $6::real[], $7::text[])
+    AS t(device_id, ms, lat, lon, speed, heading, vehicle_id)
+ON CONFLICT (device_id) DO UPDATE SET
+  time = excluded.time, lat = excluded.lat, lon = excluded.lon, speed = excluded.speed, heading = excluded.heading,
+  vehicle_id = excluded.vehicle_id, received_at = excluded.received_at
+WHERE device_latest.time < excluded.time`
+
+export async function upsertLatest (sql: Sql, positions: readonly LivePosition[]): Promise<void> {
+  await sql.query(SQL, [
+    positions.map((p) => p.deviceId),
+    positions.map((p) => p.time),
+    positions.map((p) => p.lat),
+    positions.map((p) => p.lon),
+    positions.map((p) => p.speed),
+    positions.map((p) => p.heading),
+    positions.map((p) => p.vehicleId)
+  ])
+}
