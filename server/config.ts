@@ -54,7 +54,7 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     retentionDays: read.integer('RETENTION_DAYS', 365, 0, 36500),
     compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
-    liveTickMs: read.integer('LIVE_TICK_MS', 50, 5, 5000),
+    liveTickMs: read.integer('LIVE_TICK_MS', 20, 5, 5000),
     mqttTls: undefined
   }
   const certFile = read.optional('TLS_CERT_FILE')

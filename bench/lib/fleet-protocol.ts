@@ -1,8 +1,11 @@
 export interface RunPlan {
+  /** trackers publish fixes; readers publish scans of their tags */
+  kind?: 'fix' | 'scan'
   durationMs: number
   /** publishes per second per device */
   hz: number
   qos: 0 | 1
+  /** fixes per message; for readers, reads of one tag per message (readers repeat a tag in range) */
   fixesPerMessage: number
   format: 'json' | 'protobuf'
   /** most QoS1 messages a device leaves unacknowledged */
@@ -12,7 +15,7 @@ export interface RunPlan {
 }
 
 export type FleetCommand =
-  | { type: 'connect', host: string, port: number, ids: string[], secret: string, offset: number }
+  | { type: 'connect', host: string, port: number, ids: string[], secret: string, offset: number, tags?: string[][] }
   | { type: 'run', plan: RunPlan }
   | { type: 'close' }
 

@@ -15,6 +15,9 @@ import type { FleetCommand, FleetReport, RunPlan } from './fleet-protocol.js'
 interface Device {
   id: string
   topic: Buffer
+  scanTopic: Buffer
+  /** EPCs a reader sees, in turn */
+  tags: string[]
   index: number
   socket: net.Socket
   parser: ReturnType<typeof mqttPacket.parser>
@@ -34,22 +37,24 @@ function send (message: FleetReport): void {
   process.send?.(message)
 }
 
-async function connectAll (host: string, port: number, ids: string[], secret: string, offset: number): Promise<void> {
+async function connectAll (host: string, port: number, ids: string[], secret: string, offset: number, tags: string[][] = []): Promise<void> {
   let failed = 0
   const batch = 200
   for (let i = 0; i < ids.length; i += batch) {
-    const results = await Promise.allSettled(ids.slice(i, i + batch).map(async (id, j) => { devices.push(await connect(host, port, id, secret, offset + i + j)) }))
+    const results = await Promise.allSettled(ids.slice(i, i + batch).map(async (id, j) => {
+      devices.push(await connect(host, port, id, secret, offset + i + j, tags[i + j] ?? []))
+    }))
     failed += results.filter((r) => r.status === 'rejected').length
   }
   send({ type: 'connected', count: devices.length, failed })
 }
 
-async function connect (host: string, port: number, id: string, secret: string, index: number): Promise<Device> {
+async function connect (host: string, port: number, id: string, secret: string, index: number, tags: string[]): Promise<Device> {
   return await new Promise((resolve, reject) => {
     const socket = net.connect(port, host)
     socket.setNoDelay(true)
     const parser = mqttPacket.parser()
-    const device: Device = { id, topic: Buffer.from(`ts/v1/${id}/fix`), index, socket, parser, nextMessageId: 1, inflight: new Map(), step: 0, connected: false }
+    const device: Device = { id, topic: Buffer.from(`ts/v1/${id}/fix`), scanTopic: Buffer.from(`ts/v1/${id}/scan`), tags, index, socket, parser, nextMessageId: 1, inflight: new Map(), step: 0, connected: false }
     parser.on('packet', (packet: Packet) => {
       if (packet.cmd === 'connack') {
         if (packet.returnCode !== 0) { reject(new Error(`${id}: CONNACK ${packet.returnCode}`)); return }
@@ -71,7 +76,15 @@ async function connect (host: string, port: number, id: string, secret: string, 
   })
 }
 
+/** One tag in range of the reader, reported `reads` times a few milliseconds apart, as readers do. */
+function scanPayloadOf (device: Device, reads: number, now: number): Buffer {
+  const epc = device.tags[device.step++ % Math.max(1, device.tags.length)] ?? 'E2000000000000000000DEAD'
+  const scans = Array.from({ length: reads }, (_, k) => `{"epc":"${epc}","antenna":1,"rssi":${-50 - k},"time":${now - (reads - 1 - k) * 3}}`)
+  return Buffer.from(`[${scans.join(',')}]`)
+}
+
 function payloadOf (device: Device, plan: RunPlan, now: number): Buffer {
+  if (plan.kind === 'scan') return scanPayloadOf(device, plan.fixesPerMessage, now)
   const fixes = Array.from({ length: plan.fixesPerMessage }, (_, k) => {
     const { lat, lon } = positionOf(route, device.index, device.step++)
     // time is the publish time: viewers measure publish → frame latency from it
@@ -133,7 +146,7 @@ async function run (plan: RunPlan): Promise<void> {
           device.nextMessageId = messageId === 65535 ? 1 : messageId + 1
           const payload = payloadOf(device, plan, now)
           if (plan.qos === 1) device.inflight.set(messageId, { sentAt: now, fixes: plan.fixesPerMessage })
-          device.socket.write(publishPacket(device.topic, payload, plan.qos, messageId))
+          device.socket.write(publishPacket(plan.kind === 'scan' ? device.scanTopic : device.topic, payload, plan.qos, messageId))
           sent++
           sentFixes += plan.fixesPerMessage
         }
@@ -156,7 +169,7 @@ async function run (plan: RunPlan): Promise<void> {
 }
 
 process.on('message', (command: FleetCommand) => {
-  if (command.type === 'connect') void connectAll(command.host, command.port, command.ids, command.secret, command.offset)
+  if (command.type === 'connect') void connectAll(command.host, command.port, command.ids, command.secret, command.offset, command.tags)
   else if (command.type === 'run') void run(command.plan)
   else if (command.type === 'close') {
     for (const device of devices) device.socket.destroy()

@@ -16,13 +16,13 @@ export interface FleetResult extends FleetCounts {
 export class Fleet {
   private constructor (readonly workers: ChildProcess[], readonly devices: number) {}
 
-  static async connect (host: string, port: number, ids: string[], secret: string, perWorker = 4000): Promise<Fleet> {
+  static async connect (host: string, port: number, ids: string[], secret: string, perWorker = 4000, tags?: string[][]): Promise<Fleet> {
     const workers: ChildProcess[] = []
     let connected = 0
     for (let offset = 0; offset < ids.length; offset += perWorker) {
       const worker = startWorker('./fleet-worker.ts')
       workers.push(worker)
-      const command: FleetCommand = { type: 'connect', host, port, ids: ids.slice(offset, offset + perWorker), secret, offset }
+      const command: FleetCommand = { type: 'connect', host, port, ids: ids.slice(offset, offset + perWorker), secret, offset, tags: tags?.slice(offset, offset + perWorker) }
       worker.send(command)
       const reply = await nextMessage<Extract<FleetReport, { type: 'connected' }>>(worker, 'connected')
       if (reply.failed > 0) throw new Error(`${reply.failed} simulated devices could not connect`)

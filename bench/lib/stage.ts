@@ -69,6 +69,32 @@ export async function seedTrackers (db: BenchDatabase, count: number): Promise<s
   return Array.from({ length: count }, (_, i) => `bench-${i}`)
 }
 
+export interface ReaderSetup {
+  ids: string[]
+  /** the EPCs each reader will see, aligned with ids */
+  tags: string[][]
+  /** public tracking tokens of the parcels, in reader order */
+  tokens: string[]
+}
+
+/** Readers at stations of their own, each with `perReader` parcels whose tags it will read. */
+export async function seedReaders (db: BenchDatabase, readers: number, perReader: number): Promise<ReaderSetup> {
+  const hash = hashSecret(DEVICE_SECRET)
+  await db.pool.query(
+    `INSERT INTO stations (id, name, kind, lat, lon, city, country)
+     SELECT 'S' || i, 'Sort ' || i, 'sort_centre', 45.2 + i / 1000.0, 13.7, 'Poreč', 'HR' FROM generate_series(0, $1 - 1) i`, [readers])
+  await db.pool.query(`INSERT INTO devices (id, kind, secret_hash) SELECT 'reader-' || i, 'reader', $2 FROM generate_series(0, $1 - 1) i`, [readers, hash])
+  await db.pool.query(`INSERT INTO readers (device_id, station_id, milestone) SELECT 'reader-' || i, 'S' || i, 'arrived_at_facility' FROM generate_series(0, $1 - 1) i`, [readers])
+  const { rows } = await db.pool.query<{ reader: number, epc: string, token: string }>(
+    `INSERT INTO parcels (id, tracking_number, epc, public_token, status, status_at, dest_city, dest_country)
+     SELECT gen_random_uuid(), 'R' || n, upper('E2' || lpad(to_hex(n), 22, '0')), md5(random()::text) || md5(n::text), 'info_received', now() - interval '1 day', 'Pula', 'HR'
+       FROM generate_series(0, $1::int * $2::int - 1) n
+     RETURNING (substr(tracking_number, 2)::int / $2::int) AS reader, epc, public_token AS token`, [readers, perReader])
+  const tags: string[][] = Array.from({ length: readers }, () => [])
+  for (const row of rows) tags[row.reader]?.push(row.epc)
+  return { ids: Array.from({ length: readers }, (_, i) => `reader-${i}`), tags, tokens: rows.map((r) => r.token) }
+}
+
 export async function countRows (db: BenchDatabase, table: 'positions' | 'rfid_reads' | 'milestones'): Promise<number> {
   const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
   return rows[0]?.n ?? 0

@@ -1,3 +1,4 @@
+import { copyRows } from '../baselines/pg-copy.js'
 import { Fleet, type FleetResult } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
 import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
@@ -18,7 +19,9 @@ export interface IngestOptions {
 export interface TargetRun {
   target: string
   offeredFixesPerS: number
-  /** acknowledged (QoS1) or sent (QoS0) fixes per second, median of the steady seconds */
+  /** acknowledged (QoS1) or sent (QoS0) fixes per second over the steady window: what was sustained */
+  fixesPerSMean: number
+  /** the median second and the slowest second of that window, to show how even it was */
   fixesPerS: number
   fixesPerSMin: number
   /** rows committed in the database per second of the run; null for baselines that store nothing */
@@ -27,14 +30,21 @@ export interface TargetRun {
   lost: number | null
   fleet: FleetResult
   usage: Record<string, ProcessUsage>
-  /** trackstream's own view: commits, their sizes and durations (from /metrics) */
-  commits: { transactions: number, meanRows: number, meanMs: number } | null
+  /** trackstream's own view (from /metrics): commits, their sizes and durations, refusals */
+  commits: { transactions: number, meanRows: number, meanMs: number, rejects: number } | null
 }
 
 const WARMUP_S = 5
 
 /** The same fleet, plan and machine against the broker alone, Mosquitto, and trackstream. */
-export async function ingest (options: IngestOptions, log: (line: string) => void): Promise<{ database: string, runs: TargetRun[] }> {
+export interface IngestResult {
+  database: string
+  runs: TargetRun[]
+  /** the same number of rows trackstream committed, by COPY into a table with the same indexes */
+  copy: { rows: number, seconds: number, rowsPerS: number } | null
+}
+
+export async function ingest (options: IngestOptions, log: (line: string) => void): Promise<IngestResult> {
   const db = await benchDatabase('trackstream_bench')
   try {
     const ids = await seedTrackers(db, options.devices)
@@ -79,6 +89,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
       runs.push({
         target: target.name,
         offeredFixesPerS: options.devices * options.hz * options.fixesPerMessage,
+        fixesPerSMean: Math.round(steady.reduce((sum, n) => sum + n, 0) / Math.max(1, steady.length)),
         fixesPerS: median(steady),
         fixesPerSMin: Math.min(...steady),
         committedPerS: committed === null ? null : Math.round(committed / options.durationS),
@@ -87,9 +98,12 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
         usage,
         commits
       })
-      log(`${target.name}: ${median(steady)} fixes/s (min ${Math.min(...steady)}), ack p99 ${result.ackLatencyMs.p99} ms`)
+      log(`${target.name}: ${runs.at(-1)?.fixesPerSMean} fixes/s sustained (median second ${median(steady)}, slowest ${Math.min(...steady)}), ack p99 ${result.ackLatencyMs.p99} ms`)
     }
-    return { database: db.server, runs }
+    const committed = runs.find((r) => r.target === 'trackstream')?.committedPerS
+    const copy = committed === undefined || committed === null ? null : await copyRows(db.pool, committed * options.durationS)
+    if (copy !== null) log(`raw COPY: ${copy.rowsPerS} rows/s`)
+    return { database: db.server, runs, copy }
   } finally {
     await db.drop()
   }
@@ -101,11 +115,13 @@ export function median (values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number
 }
 
-async function commitStats (httpPort: number): Promise<{ transactions: number, meanRows: number, meanMs: number }> {
+async function commitStats (httpPort: number): Promise<{ transactions: number, meanRows: number, meanMs: number, rejects: number }> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
   const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
   const transactions = value('trackstream_commit_seconds_count')
+  const rejects = [...text.matchAll(/^trackstream_rejects_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0)
   return {
+    rejects,
     transactions,
     meanRows: Math.round(value('trackstream_commit_rows_sum') / Math.max(1, transactions)),
     meanMs: Math.round(value('trackstream_commit_seconds_sum') * 1000 / Math.max(1, transactions) * 10) / 10

@@ -5,12 +5,25 @@ import { insertMilestones } from './queries/insert-milestones.js'
 import { insertPositions } from './queries/insert-positions.js'
 import { insertReads } from './queries/insert-reads.js'
 import { insertRejects } from './queries/insert-rejects.js'
-import { withTransaction } from './sql.js'
+import { isUniqueViolation, withTransaction } from './sql.js'
 
-/** One transaction for everything a group commit carries: all of it is durable, or none. */
+/**
+ * One transaction for everything a group commit carries: all of it is durable, or none.
+ * Positions go in with a plain INSERT; if a redelivered fix the memory no longer held (after a
+ * restart) breaks the unique key, the transaction is rolled back and run again skipping duplicates.
+ */
 export async function writeBatch (pool: pg.Pool, set: WriteSet): Promise<void> {
+  try {
+    await writeOnce(pool, set, false)
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    await writeOnce(pool, set, true)
+  }
+}
+
+async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean): Promise<void> {
   await withTransaction(pool, async (sql) => {
-    if (set.fixes.length > 0) await insertPositions(sql, set.fixes)
+    if (set.fixes.length > 0) await insertPositions(sql, set.fixes, skipDuplicates)
     if (set.scans.length > 0) await insertReads(sql, set.scans)
     if (set.events.length > 0) await insertEvents(sql, set.events)
     if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)

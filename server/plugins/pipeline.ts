@@ -68,7 +68,7 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
       for (const reject of rejects.rejects) stats.rejected(reject.deviceId, 'db_rejected')
       return rejects
     },
-    onCommitted: (set) => { publishCommitted(bus, set) },
+    onCommitted: (set) => { publishMilestones(bus, set) },
     concurrency: 2,
     maxBatchRows: 2000,
     log: app.log
@@ -77,14 +77,21 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   app.decorate('stats', stats)
   app.decorate('bus', bus)
   app.decorate('commits', commits)
-  app.decorate('ingest', async (message) => { await commits.add(pipeline.process(message)) })
+  app.decorate('ingest', async (message) => {
+    const set = pipeline.process(message)
+    // storage and the live map are two outputs of the pipeline: a position is shown as soon as it
+    // is accepted; a milestone, which people act on, only once it is committed
+    publishPositions(bus, set)
+    await commits.add(set)
+  })
   app.addHook('onClose', async () => {
     // the broker has drained already; anything still here came from the API and is not acknowledged
     commits.abandon()
   })
 }, { name: 'trackstream-pipeline', dependencies: ['trackstream-state', 'trackstream-metrics'] })
 
-function publishCommitted (bus: LiveBus, set: WriteSet): void {
+function publishPositions (bus: LiveBus, set: WriteSet): void {
+  if (set.fixes.length === 0) return
   const positions = set.fixes.filter((item) => !item.late).map(({ fix, vehicleId }) => ({
     deviceId: fix.deviceId,
     vehicleId,
@@ -95,6 +102,9 @@ function publishCommitted (bus: LiveBus, set: WriteSet): void {
     time: fix.time
   }))
   if (positions.length > 0) bus.publish({ kind: 'positions', positions })
+}
+
+function publishMilestones (bus: LiveBus, set: WriteSet): void {
   if (set.milestones.length > 0) bus.publish({ kind: 'milestones', milestones: set.milestones })
 }
 

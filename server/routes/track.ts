@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { Errors } from '../errors.js'
 import type { ParcelRecord } from '../state/registry.js'
+import { PublicViewCache } from '../tracking/public-cache.js'
 import { publicMilestones, toPublicTracking } from '../tracking/public-view.js'
 
 const publicMilestoneSchema = {
@@ -47,6 +48,12 @@ const track: FastifyPluginAsync = async (app) => {
     return parcel
   }
   const snapshot = async (parcel: ParcelRecord) => toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id))
+  const cache = new PublicViewCache()
+  // a committed milestone changes what the buyer sees; on every instance, since it comes over the bus
+  const unsubscribe = app.bus.subscribe((event) => {
+    if (event.kind === 'milestones') for (const milestone of event.milestones) cache.forget(milestone.parcelId)
+  })
+  app.addHook('onClose', async () => { unsubscribe() })
 
   app.get<{ Params: { token: string } }>('/api/track/:token', {
     schema: {
@@ -55,7 +62,11 @@ const track: FastifyPluginAsync = async (app) => {
       params: tokenParams,
       response: { 200: publicTrackingSchema }
     }
-  }, async (request) => await snapshot(find(request.params.token)))
+  }, async (request, reply) => {
+    const parcel = find(request.params.token)
+    const view = await cache.get(parcel.id, async () => JSON.stringify(await snapshot(parcel)))
+    return await reply.type('application/json; charset=utf-8').send(view)
+  })
 
   app.get<{ Params: { token: string } }>('/ws/track/:token', {
     websocket: true,

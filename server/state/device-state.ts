@@ -6,21 +6,39 @@
  */
 export class DeviceState {
   latestFixTime = -Infinity
-  private readonly recent = new Set<string>()
-  /** insertion order, to forget the oldest key once the window is full */
-  private readonly order: string[] = []
-  private next = 0
+  // a fix is (time, seq): two number rings, compared without building a key per fix
+  private readonly fixTimes: Float64Array
+  private readonly fixSeqs: Float64Array
+  private nextFix = 0
+  private readonly scanKeys = new Set<string>()
+  private readonly scanOrder: string[] = []
+  private nextScan = 0
 
-  constructor (private readonly window: number) {}
+  constructor (private readonly window: number) {
+    this.fixTimes = new Float64Array(window).fill(Number.NaN)
+    this.fixSeqs = new Float64Array(window)
+  }
 
-  /** True if the key was seen recently; remembers it otherwise. */
-  seen (key: string): boolean {
-    if (this.recent.has(key)) return true
-    const evicted = this.order[this.next]
-    if (evicted !== undefined) this.recent.delete(evicted)
-    this.order[this.next] = key
-    this.recent.add(key)
-    this.next = (this.next + 1) % this.window
+  /** True if this fix was seen recently; remembers it otherwise. A missing seq is its own value. */
+  seenFix (time: number, seq: number | undefined): boolean {
+    const s = seq ?? -1
+    for (let i = 0; i < this.window; i++) {
+      if (this.fixTimes[i] === time && this.fixSeqs[i] === s) return true
+    }
+    this.fixTimes[this.nextFix] = time
+    this.fixSeqs[this.nextFix] = s
+    this.nextFix = (this.nextFix + 1) % this.window
+    return false
+  }
+
+  /** True if this scan key was seen recently; remembers it otherwise. */
+  seenScan (key: string): boolean {
+    if (this.scanKeys.has(key)) return true
+    const evicted = this.scanOrder[this.nextScan]
+    if (evicted !== undefined) this.scanKeys.delete(evicted)
+    this.scanOrder[this.nextScan] = key
+    this.scanKeys.add(key)
+    this.nextScan = (this.nextScan + 1) % this.window
     return false
   }
 }

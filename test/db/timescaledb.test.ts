@@ -40,7 +40,7 @@ describe('on TimescaleDB', () => {
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {

@@ -99,6 +99,37 @@ describe('a QoS1 message is acknowledged only after it is committed', () => {
   })
 })
 
+describe('a redelivery the server no longer remembers', () => {
+  it('is acknowledged and stored once when the fix was stored before a restart', async () => {
+    const db = await createTestDatabase()
+    let server: TestServer | undefined
+    let device: MqttClient | undefined
+    try {
+      server = await startTestServer({ db })
+      const { secret } = await server.registerDevice('van-6')
+      const payload = JSON.stringify([{ time: Date.now() - 2000, lat: 13.7, lon: 100.5, seq: 1 }, { time: Date.now() - 1000, lat: 13.71, lon: 100.51, seq: 2 }])
+      device = await connectDevice(server.mqttUrl, 'van-6', secret)
+      await device.publishAsync(deviceTopic('van-6', 'fix'), payload, { qos: 1 })
+      await device.endAsync()
+      await server.close()
+      // a fresh process: its memory of recent fixes is empty, only the unique key knows
+      server = await startTestServer({ db })
+      device = await connectDevice(server.mqttUrl, 'van-6', secret)
+      const fresh = JSON.stringify({ time: Date.now() - 500, lat: 13.72, lon: 100.52, seq: 3 })
+      await device.publishAsync(deviceTopic('van-6', 'fix'), Buffer.concat([Buffer.from(payload.slice(0, -1)), Buffer.from(`,${fresh}]`)]), { qos: 1 })
+      const { rows } = await db.pool.query<{ seq: string }>("SELECT seq::text FROM positions WHERE device_id = 'van-6' ORDER BY time")
+      expect(rows.map((r) => r.seq)).toEqual(['1', '2', '3'])
+      // skipped as duplicates, not refused row by row as something the database would not take
+      const refused = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_rejects')
+      expect(refused.rows[0]?.n).toBe(0)
+    } finally {
+      await device?.endAsync(true)
+      await server?.close()
+      await db.drop()
+    }
+  })
+})
+
 describe('killing the server between receipt and commit loses nothing acknowledged', () => {
   let processes: Subprocess[] = []
   let db: TestDatabase | undefined

@@ -105,6 +105,14 @@ describe('telemetry in over MQTT, milestones in PostgreSQL, live out over WebSoc
     expect(body).toMatchObject({ trackingNumber: 'TS0001TH', status: { code: 'arrived_at_facility' }, destination: { city: 'Chiang Mai', country: 'TH' } })
   })
 
+  it('shows the buyer a new milestone at once, even after serving the page before', async () => {
+    const token = new URL(parcel.trackingUrl).pathname.split('/').pop() ?? ''
+    const read = async (): Promise<{ status: { code: string } }> => await (await fetch(`${server.httpUrl}/api/track/${token}`)).json() as { status: { code: string } }
+    expect((await read()).status.code).toBe('arrived_at_facility')
+    expect((await server.api('POST', `/api/parcels/${parcel.id}/milestones`, { code: 'departed_facility', stationId: 'BKK-SORT' })).status).toBe(201)
+    expect((await read()).status.code).toBe('departed_facility')
+  })
+
   it('stores a redelivered fix once', async () => {
     const fix = JSON.stringify({ time: Date.now() - 300, lat: 13.8, lon: 100.6, seq: 10 })
     await publish(van, deviceTopic('van-1', 'fix'), fix)

@@ -30,7 +30,8 @@ describe('loadConfig', () => {
       retentionDays: 365,
       compressAfterDays: 7,
       maxMessageBytes: 262_144,
-      liveTickMs: 50
+      liveTickMs: 20,
+      mqttTls: undefined
     })
   })
 
@@ -127,6 +128,14 @@ describe('loadConfig', () => {
 
   it('refuses a REDIS_URL with another scheme', () => {
     expect(problemsOf({ REDIS_URL: 'http://cache:6379' })).toEqual(['REDIS_URL must start with redis:// or rediss://'])
+  })
+
+  it('serves MQTT over TLS only with both a certificate and a key, on its own port', () => {
+    expect(loadConfig({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem' }, CWD).mqttTls).toEqual({
+      port: 8883, certFile: path.join(CWD, 'c.pem'), keyFile: path.join(CWD, 'k.pem')
+    })
+    expect(problemsOf({ TLS_CERT_FILE: 'c.pem' })).toEqual(['TLS_CERT_FILE and TLS_KEY_FILE go together: set both for MQTT over TLS, or neither'])
+    expect(problemsOf({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', MQTT_TLS_PORT: '1883' })).toEqual(['MQTT_TLS_PORT 1883 is already HTTP_PORT or MQTT_PORT; give it its own port'])
   })
 
   it('accepts only plain decimal numbers: no hex, exponents or fractions', () => {

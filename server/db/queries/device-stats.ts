@@ -1,4 +1,5 @@
 import type { DeviceCounters } from '../../pipeline/stats.js'
+import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
 interface StatsRow {
@@ -37,13 +38,13 @@ export async function upsertDeviceStats (sql: Sql, entries: ReadonlyArray<[strin
        last_seen_at = excluded.last_seen_at, messages = excluded.messages, fixes = excluded.fixes, scans = excluded.scans,
        events = excluded.events, duplicates = excluded.duplicates, rejects = excluded.rejects, updated_at = now()`,
     [
-      entries.map(([id]) => id),
-      entries.map(([, c]) => c.lastSeenAt),
-      entries.map(([, c]) => c.messages),
-      entries.map(([, c]) => c.fixes),
-      entries.map(([, c]) => c.scans),
-      entries.map(([, c]) => c.events),
-      entries.map(([, c]) => c.duplicates),
-      entries.map(([, c]) => JSON.stringify(c.rejects))
+      textArray(entries.map(([id]) => id)),
+      numberArray(entries.map(([, c]) => c.lastSeenAt)),
+      numberArray(entries.map(([, c]) => c.messages)),
+      numberArray(entries.map(([, c]) => c.fixes)),
+      numberArray(entries.map(([, c]) => c.scans)),
+      numberArray(entries.map(([, c]) => c.events)),
+      numberArray(entries.map(([, c]) => c.duplicates)),
+      textArray(entries.map(([, c]) => JSON.stringify(c.rejects)))
     ])
 }

@@ -1,4 +1,5 @@
 import type { EventItem } from '../../pipeline/items.js'
+import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
 const SQL = `
@@ -9,10 +10,10 @@ ON CONFLICT DO NOTHING`
 
 export async function insertEvents (sql: Sql, items: readonly EventItem[]): Promise<void> {
   await sql.query(SQL, [
-    items.map(({ event }) => event.time),
-    items.map(({ event }) => event.deviceId),
-    items.map(({ event }) => event.type),
-    items.map(({ event }) => JSON.stringify(event.detail)),
-    items.map(({ receivedAt }) => receivedAt)
+    numberArray(items.map(({ event }) => event.time)),
+    textArray(items.map(({ event }) => event.deviceId)),
+    textArray(items.map(({ event }) => event.type)),
+    textArray(items.map(({ event }) => JSON.stringify(event.detail))),
+    numberArray(items.map(({ receivedAt }) => receivedAt))
   ])
 }

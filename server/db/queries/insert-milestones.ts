@@ -1,4 +1,5 @@
 import type { MilestoneRow } from '../../pipeline/write-set.js'
+import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
 /** Inserts milestones once each and moves each parcel's status to its newest milestone by time. */
@@ -21,15 +22,15 @@ SELECT count(*)::int AS inserted FROM inserted`
 
 export async function insertMilestones (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
   const [result] = await sql.query<{ inserted: number }>(SQL, [
-    rows.map((row) => row.parcelId),
-    rows.map((row) => row.code),
-    rows.map((row) => row.time),
-    rows.map((row) => row.stationId),
-    rows.map((row) => row.lat),
-    rows.map((row) => row.lon),
-    rows.map((row) => row.source),
-    rows.map((row) => row.deviceId),
-    rows.map((row) => row.note)
+    textArray(rows.map((row) => row.parcelId)),
+    textArray(rows.map((row) => row.code)),
+    numberArray(rows.map((row) => row.time)),
+    textArray(rows.map((row) => row.stationId)),
+    numberArray(rows.map((row) => row.lat)),
+    numberArray(rows.map((row) => row.lon)),
+    textArray(rows.map((row) => row.source)),
+    textArray(rows.map((row) => row.deviceId)),
+    textArray(rows.map((row) => row.note))
   ])
   return result?.inserted ?? 0
 }

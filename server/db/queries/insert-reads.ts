@@ -1,4 +1,5 @@
 import type { ScanItem } from '../../pipeline/items.js'
+import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
 const SQL = `
@@ -10,14 +11,14 @@ ON CONFLICT DO NOTHING`
 
 export async function insertReads (sql: Sql, items: readonly ScanItem[]): Promise<void> {
   await sql.query(SQL, [
-    items.map((item) => item.scan.readerId),
-    items.map((item) => item.scan.time),
-    items.map((item) => item.scan.antenna),
-    items.map((item) => item.scan.epc),
-    items.map((item) => item.scan.rssi ?? null),
-    items.map((item) => item.stationId),
-    items.map((item) => item.parcelId),
-    items.map((item) => item.receivedAt),
-    items.map((item) => item.gs1Key)
+    textArray(items.map((item) => item.scan.readerId)),
+    numberArray(items.map((item) => item.scan.time)),
+    numberArray(items.map((item) => item.scan.antenna)),
+    textArray(items.map((item) => item.scan.epc)),
+    numberArray(items.map((item) => item.scan.rssi)),
+    textArray(items.map((item) => item.stationId)),
+    textArray(items.map((item) => item.parcelId)),
+    numberArray(items.map((item) => item.receivedAt)),
+    textArray(items.map((item) => item.gs1Key))
   ])
 }

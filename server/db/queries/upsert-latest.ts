@@ -1,4 +1,5 @@
 import type { LivePosition } from '../../live/bus.js'
+import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
 /** Moves each device's latest position forward; an older one (from another instance, say) never wins. */
@@ -14,12 +15,12 @@ WHERE device_latest.time < excluded.time`
 
 export async function upsertLatest (sql: Sql, positions: readonly LivePosition[]): Promise<void> {
   await sql.query(SQL, [
-    positions.map((p) => p.deviceId),
-    positions.map((p) => p.time),
-    positions.map((p) => p.lat),
-    positions.map((p) => p.lon),
-    positions.map((p) => p.speed),
-    positions.map((p) => p.heading),
-    positions.map((p) => p.vehicleId)
+    textArray(positions.map((p) => p.deviceId)),
+    numberArray(positions.map((p) => p.time)),
+    numberArray(positions.map((p) => p.lat)),
+    numberArray(positions.map((p) => p.lon)),
+    numberArray(positions.map((p) => p.speed)),
+    numberArray(positions.map((p) => p.heading)),
+    textArray(positions.map((p) => p.vehicleId))
   ])
 }

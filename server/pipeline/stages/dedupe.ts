@@ -8,7 +8,7 @@ import { DUPLICATE, type FixItem, type ScanItem, type Stage } from '../items.js'
 export function dedupeFixes (store: DeviceStateStore): Stage<FixItem> {
   return {
     name: 'dedupe-fixes',
-    run: ({ fix }) => store.get(fix.deviceId).seen(`${fix.time}:${fix.seq ?? ''}`) ? DUPLICATE : undefined
+    run: ({ fix }) => store.get(fix.deviceId).seenFix(fix.time, fix.seq) ? DUPLICATE : undefined
   }
 }
 
@@ -16,6 +16,6 @@ export function dedupeFixes (store: DeviceStateStore): Stage<FixItem> {
 export function dedupeScans (store: DeviceStateStore): Stage<ScanItem> {
   return {
     name: 'dedupe-scans',
-    run: ({ scan }) => store.get(scan.readerId).seen(`${scan.time}:${scan.antenna}:${scan.epc}`) ? DUPLICATE : undefined
+    run: ({ scan }) => store.get(scan.readerId).seenScan(`${scan.time}:${scan.antenna}:${scan.epc}`) ? DUPLICATE : undefined
   }
 }

@@ -1,0 +1,137 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { Machine } from './lib/machine.js'
+import { ROOT } from './lib/stage.js'
+import type { ConnectionsRun } from './scenarios/connections.js'
+import type { IngestOptions, IngestResult, TargetRun } from './scenarios/ingest.js'
+import type { LatencyOptions, LatencyRun } from './scenarios/latency.js'
+import type { RestRun } from './scenarios/rest.js'
+import type { RfidOptions, RfidRun } from './scenarios/rfid.js'
+
+interface Saved { at: string, machine: Machine, mosquitto: string | null }
+type IngestFile = Saved & IngestResult & { options: IngestOptions }
+type LatencyFile = Saved & { options: LatencyOptions, runs: LatencyRun[] }
+type ConnectionsFile = Saved & { options: { devices: number, everyS: number, durationS: number }, runs: ConnectionsRun[] }
+type RestFile = Saved & { options: { parcels: number, connections: number, durationS: number }, runs: RestRun[] }
+type RfidFile = Saved & { options: RfidOptions, run: RfidRun }
+
+const DIR = path.join(ROOT, 'bench/results')
+
+async function load<T> (name: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(DIR, `${name}.json`), 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+const n = (value: number | null | undefined): string => value === null || value === undefined ? '–' : Math.round(value).toLocaleString('en-US')
+const ratio = (a: number, b: number): string => b === 0 ? '–' : (a / b).toFixed(2)
+const mark = (met: boolean): string => met ? '**met**' : '**not met**'
+
+/**
+ * SUMMARY.md from the JSON results: every figure beside the baseline measured in the same run,
+ * every verdict computed from the figures.
+ */
+export async function writeSummary (): Promise<string> {
+  const ingest = await load<IngestFile>('ingest')
+  const qos0 = await load<IngestFile>('ingest-qos0')
+  const single = await load<IngestFile>('ingest-single-fix')
+  const overload = await load<IngestFile>('ingest-overload')
+  const latency = await load<LatencyFile>('latency')
+  const connections = await load<ConnectionsFile>('connections')
+  const rest = await load<RestFile>('rest')
+  const rfid = await load<RfidFile>('rfid')
+  const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine
+  const lines: string[] = ['# trackstream bench results', '']
+  if (machine !== undefined) {
+    lines.push(`Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; ${machine.postgres}.`,
+      `${machine.note}. Each figure is compared with a baseline measured in the same run, on the same machine, a minute or so apart.`,
+      'Regenerate with `npm run bench -- all` (about 15 minutes); this file with `npm run bench -- summary`.', '')
+  }
+
+  lines.push('## Targets', '', '| target | measured | baseline, same run | ratio | verdict |', '|---|---|---|---|---|')
+  const ts = (file: IngestFile | undefined): TargetRun | undefined => file?.runs.find((r) => r.target === 'trackstream')
+  const broker = (file: IngestFile | undefined): TargetRun | undefined => file?.runs.find((r) => r.target === 'aedes alone')
+  const durable = ts(ingest)
+  const alone = broker(ingest)
+  if (ingest !== undefined && durable !== undefined && alone !== undefined) {
+    const o = ingest.options
+    const met = durable.fixesPerSMean >= 20_000 && o.durationS >= 60 && o.devices >= 5000 && durable.lost === 0 && o.qos === 1
+    lines.push(`| durable QoS1 ingest ≥ 20,000 fixes/s for ≥ 60 s from ≥ 5,000 devices, nothing acknowledged lost | ${n(durable.fixesPerSMean)} fixes/s acknowledged over the steady ${o.durationS - 5} s (median second ${n(durable.fixesPerS)}, slowest ${n(durable.fixesPerSMin)}) of ${n(durable.offeredFixesPerS)} offered; ${n(durable.committedPerS)} rows/s committed; ${n(durable.lost)} lost; ${o.devices} devices, ${o.fixesPerMessage} fixes per message | aedes alone ${n(alone.fixesPerSMean)} fixes/s | ${ratio(durable.fixesPerSMean, alone.fixesPerSMean)} | ${mark(met)} |`)
+    lines.push(`| … and ≥ 0.6 of the broker-alone rate, same plan | ${n(durable.fixesPerSMean)} | ${n(alone.fixesPerSMean)} | ${ratio(durable.fixesPerSMean, alone.fixesPerSMean)} | ${mark(durable.fixesPerSMean >= 0.6 * alone.fixesPerSMean)} |`)
+    const over = ts(overload)
+    const overBroker = broker(overload)
+    if (over !== undefined && overBroker !== undefined) {
+      lines.push(`| … at capacity (${n(over.offeredFixesPerS)} offered, more than either sustains) | ${n(over.fixesPerSMean)} | ${n(overBroker.fixesPerSMean)} | ${ratio(over.fixesPerSMean, overBroker.fixesPerSMean)} | ${mark(over.fixesPerSMean >= 0.6 * overBroker.fixesPerSMean)} |`)
+    }
+  }
+  const viewed = latency?.runs.find((r) => r.target === 'trackstream')
+  const rawWs = latency?.runs.find((r) => r.target === 'raw ws broadcast')
+  if (latency !== undefined && viewed !== undefined && rawWs !== undefined) {
+    const p99 = viewed.viewers.latencyMs.p99 ?? Infinity
+    const met = p99 <= 50 && viewed.fixesPerS >= 10_000 && latency.options.viewers >= 1000
+    lines.push(`| p99 publish → WebSocket ≤ 50 ms at 10,000 fixes/s with 1,000 ops viewers | p99 ${n(p99)} ms (p50 ${n(viewed.viewers.latencyMs.p50)}), ${n(viewed.fixesPerS)} fixes/s, ${latency.options.viewers} viewers, tick ${latency.options.tickMs} ms | raw ws broadcast p99 ${n(rawWs.viewers.latencyMs.p99)} ms | ${ratio(p99, rawWs.viewers.latencyMs.p99 ?? 0)} | ${mark(met)} |`)
+  }
+  const held = connections?.runs.find((r) => r.target === 'trackstream')
+  if (connections !== undefined && held !== undefined) {
+    const rss = held.usage.trackstream?.rssMaxMiB ?? Infinity
+    const aedes = connections.runs.find((r) => r.target === 'aedes alone')
+    const met = held.connected >= 15_000 && rss <= 1536 && held.lost === 0
+    lines.push(`| 15,000 device connections at 1 fix / 5 s, server RSS ≤ 1.5 GB | ${n(held.connected)} connected, ${n(held.fixesPerS)} fixes/s, trackstream RSS ${n(rss)} MiB (PostgreSQL ${n(held.usage.postgres?.rssMaxMiB)} MiB) | aedes alone RSS ${n(aedes?.usage['aedes alone']?.rssMaxMiB)} MiB | ${ratio(rss, aedes?.usage['aedes alone']?.rssMaxMiB ?? 0)} | ${mark(met)} |`)
+  }
+  const hello = rest?.runs.find((r) => r.target.startsWith('fastify'))
+  const tracking = rest?.runs.find((r) => r.target.startsWith('public tracking'))
+  if (hello !== undefined && tracking !== undefined) {
+    const met = tracking.requestsPerS >= 0.5 * hello.requestsPerS && tracking.latencyMs.p99 <= 25 && tracking.non2xx === 0
+    lines.push(`| public tracking endpoint ≥ 0.5 × Fastify hello world, p99 ≤ 25 ms | ${n(tracking.requestsPerS)} req/s, p99 ${tracking.latencyMs.p99} ms | hello world ${n(hello.requestsPerS)} req/s, p99 ${hello.latencyMs.p99} ms | ${ratio(tracking.requestsPerS, hello.requestsPerS)} | ${mark(met)} |`)
+  }
+  lines.push('')
+
+  lines.push('## Ingest', '', '| run | target | offered fixes/s | sustained fixes/s (median / slowest second) | committed rows/s | lost | ack p50 / p99 ms | CPU % (server / generator / PostgreSQL) | RSS MiB |', '|---|---|---|---|---|---|---|---|---|')
+  for (const [name, file] of [['QoS1, 5 fixes per message', ingest], ['QoS0, 5 fixes per message', qos0], ['QoS1, overload', overload], ['QoS1, one fix per message', single]] as const) {
+    for (const run of file?.runs ?? []) {
+      const server = run.usage[run.target]
+      lines.push(`| ${name} | ${run.target} | ${n(run.offeredFixesPerS)} | ${n(run.fixesPerSMean)} (${n(run.fixesPerS)} / ${n(run.fixesPerSMin)}) | ${n(run.committedPerS)} | ${n(run.lost)} | ${n(run.fleet.ackLatencyMs.p50)} / ${n(run.fleet.ackLatencyMs.p99)} | ${server?.cpuPercent ?? '–'} / ${run.usage['load generator']?.cpuPercent ?? '–'} / ${run.usage.postgres?.cpuPercent ?? '–'} | ${n(server?.rssMaxMiB)} |`)
+    }
+  }
+  if (ingest?.copy != null && durable !== undefined) {
+    lines.push('', `Raw PostgreSQL COPY of the same ${n(ingest.copy.rows)} rows into a table with the same indexes: ${n(ingest.copy.rowsPerS)} rows/s; trackstream committed ${n(durable.committedPerS)} rows/s (ratio ${ratio(durable.committedPerS ?? 0, ingest.copy.rowsPerS)}), with decoding, validation, deduplication and acknowledgement on top.`)
+  }
+  const wall = ts(single)
+  const wallBroker = broker(single)
+  if (wall !== undefined && wallBroker !== undefined) {
+    const brokerCpu = (wallBroker.usage['aedes alone']?.cpuPercent ?? 0) + (wallBroker.usage['load generator']?.cpuPercent ?? 0)
+    lines.push('', `**One fix per message.** At ${n(wall.offeredFixesPerS)} single-fix messages/s, aedes alone sustains ${n(wallBroker.fixesPerSMean)}/s using ${wallBroker.usage['aedes alone']?.cpuPercent}% of a core while the generator takes ${wallBroker.usage['load generator']?.cpuPercent}%; trackstream sustains ${n(wall.fixesPerSMean)}/s at ${wall.usage.trackstream?.cpuPercent}% CPU.` +
+      (brokerCpu >= 150 ? ' The broker and the load generator alone use ' + brokerCpu.toFixed(0) + '% of this 2-core machine: per-message cost in aedes is the wall for single-fix messages here, and anything after the broker has at most what is left.' : ''))
+  }
+
+  if (latency !== undefined) {
+    lines.push('', '## Live latency', '', '| target | fixes/s | viewers | frames | p50 / p95 / p99 / max ms | CPU % |', '|---|---|---|---|---|---|')
+    for (const run of latency.runs) {
+      const l = run.viewers.latencyMs
+      lines.push(`| ${run.target} | ${n(run.fixesPerS)} | ${run.viewers.viewers} | ${n(run.viewers.frames)} | ${l.p50} / ${l.p95} / ${l.p99} / ${l.max} | ${Object.entries(run.usage).map(([k, u]) => `${k} ${u.cpuPercent}`).join(', ')} |`)
+    }
+    lines.push('', 'The raw broadcast sends every viewer a frame every tick; trackstream sends a viewer only what moved in its viewport (one cell of a 10 × 10 grid over the fleet), so it sends far fewer frames.')
+  }
+  if (connections !== undefined) {
+    lines.push('', '## Connections', '', '| target | connected | connect time s | fixes/s | ack p99 ms | CPU % | RSS MiB |', '|---|---|---|---|---|---|---|')
+    for (const run of connections.runs) {
+      const u = run.usage[run.target]
+      lines.push(`| ${run.target} | ${n(run.connected)} | ${run.connectSeconds} | ${n(run.fixesPerS)} | ${n(run.fleet.ackLatencyMs.p99)} | ${u?.cpuPercent} | ${n(u?.rssMaxMiB)} |`)
+    }
+  }
+  if (rest !== undefined) {
+    lines.push('', '## REST (autocannon, after a warm-up pass)', '', `${rest.options.connections} connections, ${rest.options.durationS} s each, ${n(rest.options.parcels)} parcels.`, '',
+      '| endpoint | req/s | p50 / p97.5 / p99 ms | errors | server CPU % |', '|---|---|---|---|---|')
+    for (const run of rest.runs) lines.push(`| ${run.target} | ${n(run.requestsPerS)} | ${run.latencyMs.p50} / ${run.latencyMs.p97_5} / ${run.latencyMs.p99} | ${run.non2xx + run.errors} | ${run.usage.server?.cpuPercent} |`)
+  }
+  if (rfid !== undefined) {
+    const r = rfid.run
+    lines.push('', '## RFID stations and buyers', '', `${rfid.options.readers} readers, each reading ${rfid.options.hz} tags/s and reporting each ${rfid.options.reads} times; ${r.buyers.viewers} buyers on /ws/track.`, '',
+      `${n(r.scansPerS)} scans/s → ${n(r.readRowsPerS)} read rows/s and ${n(r.milestonesPerS)} milestones/s (one per visit); ${n(r.buyers.items)} milestones pushed to buyers, p50 / p99 ${r.buyers.latencyMs.p50} / ${r.buyers.latencyMs.p99} ms from scan to frame. CPU %: ${Object.entries(r.usage).map(([k, u]) => `${k} ${u.cpuPercent}`).join(', ')}.`)
+  }
+  const file = path.join(DIR, 'SUMMARY.md')
+  await writeFile(file, lines.join('\n') + '\n')
+  return path.relative(ROOT, file)
+}
