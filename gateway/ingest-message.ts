@@ -1,4 +1,4 @@
-import type { Fix, Scan } from '../proto/types.js'
+import type { DriverEvent, Fix, Scan } from '../proto/types.js'
 import type { DeviceEvent } from './decoders/format.js'
 import type { Rejection } from './rejects.js'
 
@@ -11,7 +11,9 @@ export interface IngestMessage {
   fixes: Fix[]
   scans: Scan[]
   events: DeviceEvent[]
+  driverEvents: DriverEvent[]
   rejects: Rejection[]
 }
 
-export type Ingest = (message: IngestMessage) => Promise<void>
+/** Resolves once the message is committed, with every item refused and why. */
+export type Ingest = (message: IngestMessage) => Promise<Rejection[]>

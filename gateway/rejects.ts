@@ -12,11 +12,12 @@ export const REJECT_REASONS = {
   subscribe_not_allowed: 'the device subscribed outside its own ts/v1/<deviceId>/ topics',
   message_too_large: 'the MQTT packet is larger than MAX_MESSAGE_BYTES',
   // message
-  unknown_channel: 'the topic is the device\'s own, but not one of fix or scan',
+  unknown_channel: 'the topic is the device\'s own, but not one of fix, scan or driver',
   malformed_json: 'the payload looks like JSON but does not parse',
   malformed_protobuf: 'the payload is not a valid protobuf batch',
   invalid_fix: 'a fix is missing a required field or has a field of the wrong type',
   invalid_scan: 'a scan is missing a required field or has a field of the wrong type',
+  invalid_driver_event: 'a driver event is missing a required field (an attempt needs its reason, a COD payment its amount) or has one of the wrong type',
   empty_batch: 'the payload carries no fixes or scans',
   device_mismatch: 'the id inside the payload differs from the id in the topic',
   wrong_format: 'the payload is not in the format the device is registered with',
@@ -24,6 +25,8 @@ export const REJECT_REASONS = {
   no_position: 'the message carries no usable position of the device itself (no fix, or only a gateway or registry location)',
   bad_checksum: 'an NMEA sentence whose checksum does not match',
   missing_device_id: 'the message names no device',
+  unknown_parcel: 'no parcel has this tracking number',
+  cod_mismatch: 'the cash collected is in another currency than the parcel\'s cash on delivery',
   // value
   bad_coordinates: 'latitude or longitude is out of range, or exactly 0,0',
   time_in_future: 'the timestamp is ahead of the server clock by more than the allowed skew',

@@ -1,4 +1,4 @@
-import { parseTopic, TOPIC_ROOT } from '../proto/topics.js'
+import { parseTopic, TOPIC_ROOT, type Channel } from '../proto/topics.js'
 import type { DeviceFormat } from './decoders/format.js'
 
 /** What the gateway needs to know of a device to route and authorise its messages. */
@@ -11,13 +11,13 @@ export interface RoutableDevice {
 
 /**
  * The topic trees devices publish in, each fixed by the software on the device:
- *   ts/v1/<deviceId>/<fix|scan>                         trackstream's own, for any format
+ *   ts/v1/<deviceId>/<fix|scan|driver>                  trackstream's own, for any format
  *   owntracks/<user>/<device>[/<sub>]                    the OwnTracks app; <user> is the MQTT username
  *   v3/<app>[@<tenant>]/devices/<device>/<message>        The Things Stack
  *   application/<appId>/device/<devEui>/event/<event>    ChirpStack v4
  */
 export type Route =
-  | { tree: 'trackstream', deviceId: string, channel: 'fix' | 'scan' | null, rest: string }
+  | { tree: 'trackstream', deviceId: string, channel: Channel | null, rest: string }
   | { tree: 'owntracks', user: string, device: string }
   | { tree: 'ttn', application: string, device: string, message: string }
   | { tree: 'chirpstack', application: string, devEui: string, event: string }

@@ -2,12 +2,13 @@
  * MQTT topic grammar, version 1:
  *   ts/v1/<deviceId>/fix    GPS fixes from a tracker
  *   ts/v1/<deviceId>/scan   RFID tag scans from a reader
+ *   ts/v1/<deviceId>/driver what a driver records at the door (delivered, attempt failed, COD collected)
  * A device may publish only under its own ts/v1/<deviceId>/ prefix.
  */
 export const TOPIC_ROOT = 'ts/v1'
 
-export type Channel = 'fix' | 'scan'
-const CHANNELS: readonly string[] = ['fix', 'scan'] satisfies Channel[]
+export type Channel = 'fix' | 'scan' | 'driver'
+const CHANNELS: readonly string[] = ['fix', 'scan', 'driver'] satisfies Channel[]
 
 /** Device ids appear inside topics, so they may not contain MQTT wildcards or separators. */
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$'

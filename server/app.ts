@@ -13,7 +13,10 @@ import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import statePlugin from './plugins/state.js'
+import webhooksPlugin from './plugins/webhooks.js'
+import custodyRoutes from './routes/custody.js'
 import dashboardRoutes from './routes/dashboard.js'
+import geofenceRoutes from './routes/geofences.js'
 import deviceRoutes from './routes/devices.js'
 import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
@@ -23,6 +26,7 @@ import readerRoutes from './routes/readers.js'
 import stationRoutes from './routes/stations.js'
 import trackRoutes from './routes/track.js'
 import vehicleRoutes from './routes/vehicles.js'
+import webhookRoutes from './routes/webhooks.js'
 
 export interface AppOptions {
   config: Config
@@ -73,11 +77,16 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     databaseUrl,
     policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays }
   })
-  await app.register(statePlugin)
+  await app.register(statePlugin, { geofence: config.geofence })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)
   await app.register(livePlugin, { tickMs: config.liveTickMs })
+  await app.register(webhooksPlugin, {
+    pollMs: config.webhookPollMs,
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs
+  })
   await app.register(websocket, {
     options: {
       maxPayload: config.maxMessageBytes,
@@ -99,6 +108,9 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(readerRoutes)
   await app.register(vehicleRoutes)
   await app.register(parcelRoutes)
+  await app.register(webhookRoutes)
+  await app.register(custodyRoutes)
+  await app.register(geofenceRoutes)
   await app.register(trackRoutes)
   await app.register(ingestRoutes)
   await app.register(liveRoutes)

@@ -21,6 +21,14 @@ export interface Config {
   compressAfterDays: number
   maxMessageBytes: number
   liveTickMs: number
+  /** How often the webhook dispatcher looks for new events and due retries. */
+  webhookPollMs: number
+  /** How long one webhook delivery may take before it counts as failed. */
+  webhookTimeoutMs: number
+  /** The first retry's delay; each next one doubles (with jitter). Tests make it short. */
+  webhookRetryBaseMs: number
+  /** Geofence rules: the band beyond a fence's edge that proves nothing, the time a crossing must hold, the worst usable accuracy. */
+  geofence: { hysteresisM: number, minDwellMs: number, maxAccuracyM: number }
   /** MQTT over TLS, when a certificate is configured. */
   mqttTls: { port: number, certFile: string, keyFile: string } | undefined
 }
@@ -55,6 +63,14 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     liveTickMs: read.integer('LIVE_TICK_MS', 20, 5, 5000),
+    webhookPollMs: read.integer('WEBHOOK_POLL_MS', 1000, 10, 60_000),
+    webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookRetryBaseMs: read.integer('WEBHOOK_RETRY_BASE_MS', 180_000, 1, 3_600_000),
+    geofence: {
+      hysteresisM: read.integer('GEOFENCE_HYSTERESIS_M', 30, 0, 5000),
+      minDwellMs: read.integer('GEOFENCE_DWELL_MS', 30_000, 0, 3_600_000),
+      maxAccuracyM: read.integer('GEOFENCE_MAX_ACCURACY_M', 100, 1, 100_000)
+    },
     mqttTls: undefined
   }
   const certFile = read.optional('TLS_CERT_FILE')

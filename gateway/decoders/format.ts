@@ -1,4 +1,4 @@
-import type { Fix, Scan } from '../../proto/types.js'
+import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
 import type { Rejection } from '../rejects.js'
 
 /** The payload families trackstream speaks. Each device is registered with one. */
@@ -20,6 +20,7 @@ export interface DecodedBatch {
   fixes: Fix[]
   scans: Scan[]
   events: DeviceEvent[]
+  driverEvents: DriverEvent[]
   rejects: Rejection[]
 }
 
@@ -40,7 +41,7 @@ export interface DecodeContext {
 export type FormatDecoder = (payload: Buffer, context: DecodeContext) => DecodedBatch
 
 export function emptyBatch (): DecodedBatch {
-  return { fixes: [], scans: [], events: [], rejects: [] }
+  return { fixes: [], scans: [], events: [], driverEvents: [], rejects: [] }
 }
 
 /** Which formats make sense for which kind of device. */

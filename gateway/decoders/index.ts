@@ -3,6 +3,7 @@ import type { IngestMessage } from '../ingest-message.js'
 import { rejection } from '../rejects.js'
 import type { RoutableDevice, Route } from '../routing.js'
 import { decodeChirpstack } from './chirpstack.js'
+import { decodeDriverEvents } from './driver-event.js'
 import { emptyBatch, type DecodeContext, type DecodedBatch, type DeviceFormat, type FormatDecoder } from './format.js'
 import { guessFormat } from './guess-format.js'
 import { decodeImpinj } from './impinj.js'
@@ -24,8 +25,9 @@ const FORMAT_DECODERS: Record<Exclude<DeviceFormat, 'trackstream'>, FormatDecode
   chirpstack: decodeChirpstack
 }
 
-/** Decodes a payload in the format the device is registered with. */
+/** Decodes a payload in the format the device is registered with; driver events are always trackstream's own. */
 export function decodeAs (format: DeviceFormat, channel: Channel, payload: Buffer, context: DecodeContext): DecodedBatch {
+  if (channel === 'driver') return decodeDriverEvents(payload, context)
   const batch = format === 'trackstream'
     ? decodeTrackstream(channel, payload, context)
     : FORMAT_DECODERS[format](payload, context)
@@ -38,7 +40,7 @@ export function decodeRouted (device: RoutableDevice, route: Route, topic: strin
   let batch: DecodedBatch
   if (route.tree === 'trackstream') {
     batch = route.channel === null
-      ? { ...emptyBatch(), rejects: [rejection('unknown_channel', `"${route.rest}" is not fix or scan`)] }
+      ? { ...emptyBatch(), rejects: [rejection('unknown_channel', `"${route.rest}" is not fix, scan or driver`)] }
       : decodeAs(device.format, route.channel, payload, context)
   } else {
     // the topic tree names the format: routing only lets a device of that format publish there
@@ -48,7 +50,7 @@ export function decodeRouted (device: RoutableDevice, route: Route, topic: strin
 }
 
 function explainWrongFormat (batch: DecodedBatch, format: DeviceFormat, payload: Buffer): DecodedBatch {
-  const nothingRead = batch.fixes.length === 0 && batch.scans.length === 0 && batch.events.length === 0
+  const nothingRead = batch.fixes.length === 0 && batch.scans.length === 0 && batch.events.length === 0 && batch.driverEvents.length === 0
   if (!nothingRead || batch.rejects.length === 0) return batch
   const guess = guessFormat(payload)
   if (guess === null || guess === format) return batch

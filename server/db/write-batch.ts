@@ -1,7 +1,10 @@
 import type pg from 'pg'
 import type { WriteSet } from '../pipeline/write-set.js'
+import { upsertCustody } from './queries/custody.js'
+import { upsertCrossings } from './queries/geofences.js'
 import { insertEvents } from './queries/insert-events.js'
 import { insertMilestones } from './queries/insert-milestones.js'
+import { insertOutbox } from './queries/insert-outbox.js'
 import { insertPositions } from './queries/insert-positions.js'
 import { insertReads } from './queries/insert-reads.js'
 import { insertRejects } from './queries/insert-rejects.js'
@@ -27,6 +30,9 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (set.scans.length > 0) await insertReads(sql, set.scans)
     if (set.events.length > 0) await insertEvents(sql, set.events)
     if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
+    if (set.milestones.length > 0) await insertOutbox(sql, set.milestones)
+    if (set.custody.length > 0) await upsertCustody(sql, set.custody)
+    if (set.crossings.length > 0) await upsertCrossings(sql, set.crossings)
     if (set.rejects.length > 0) await insertRejects(sql, set.rejects)
   })
 }

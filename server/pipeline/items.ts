@@ -1,7 +1,7 @@
-import type { Fix, Scan } from '../../proto/types.js'
+import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
 import type { DeviceEvent } from '../../gateway/decoders/format.js'
 import type { Rejection } from '../../gateway/rejects.js'
-import type { MilestoneRow } from './write-set.js'
+import type { CustodyRow, FenceCrossing, MilestoneRow } from './write-set.js'
 
 /** A fix on its way through the pipeline; stages fill in what they attach. */
 export interface FixItem {
@@ -12,6 +12,14 @@ export interface FixItem {
   vehicleId: string | null
   /** Older than the device's latest fix: stored as history, not pushed live. */
   late: boolean
+  /** What a geofence crossing caused; null on nearly every fix, so none allocates. */
+  effects: FixEffects | null
+}
+
+export interface FixEffects {
+  milestones: MilestoneRow[]
+  crossings: FenceCrossing[]
+  events: EventItem[]
 }
 
 export interface ScanItem {
@@ -21,7 +29,17 @@ export interface ScanItem {
   gs1Key: string | null
   stationId: string | null
   parcelId: string | null
+  /** A container's tag, when the EPC is a container's rather than a parcel's. */
+  containerId: string | null
   milestones: MilestoneRow[]
+  custody: CustodyRow[]
+}
+
+export interface DriverItem {
+  event: DriverEvent
+  receivedAt: number
+  milestones: MilestoneRow[]
+  custody: CustodyRow[]
 }
 
 export interface EventItem {

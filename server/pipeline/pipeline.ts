@@ -1,13 +1,16 @@
 import type { IngestMessage } from '../../gateway/ingest-message.js'
 import type { Rejection } from '../../gateway/rejects.js'
 import type { DeviceStateStore } from '../state/device-state.js'
+import type { GeofenceStore } from '../state/geofences.js'
 import type { Registry } from '../state/registry.js'
-import { DUPLICATE, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
+import { DUPLICATE, type DriverItem, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
 import { attachStationAndParcel, attachVehicle, checkAttribution } from './stages/attach.js'
 import { dedupeFixes, dedupeScans } from './stages/dedupe.js'
+import { dedupeDriverEvents, driverMilestones } from './stages/driver-events.js'
+import { geofenceMilestones } from './stages/geofences.js'
 import { markLateFixes } from './stages/mark-late.js'
 import { scanMilestones } from './stages/scan-milestones.js'
-import { validateEvent, validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
+import { validateDriverEvent, validateEvent, validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
 import type { IngestStats } from './stats.js'
 import { emptyWriteSet, type WriteSet } from './write-set.js'
 
@@ -15,22 +18,30 @@ export interface PipelineStages {
   fix: Array<Stage<FixItem>>
   scan: Array<Stage<ScanItem>>
   event: Array<Stage<EventItem>>
+  driver: Array<Stage<DriverItem>>
 }
 
 export interface StageDependencies {
   registry: Registry
+  geofences: GeofenceStore
   deviceState: DeviceStateStore
   limits: ValidationLimits
   gs1KeyOf: (epc: string) => string | null
 }
 
 /** The stages, in order. Later features add theirs here; a disabled one is simply not listed. */
-export function buildStages ({ registry, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
+export function buildStages ({ registry, geofences, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
   return {
-    fix: [validateFix(limits), checkAttribution(registry), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry)],
-    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), scanMilestones(registry)],
-    event: [validateEvent(limits)]
+    fix: [validateFix(limits), checkAttribution(registry), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry), geofenceMilestones(registry, geofences, deviceState)],
+    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), scanMilestones(registry, deviceState)],
+    event: [validateEvent(limits)],
+    driver: [validateDriverEvent(limits), dedupeDriverEvents(deviceState), driverMilestones(registry, deviceState)]
   }
+}
+
+function collectEffects (item: ScanItem | DriverItem, set: WriteSet): void {
+  for (const milestone of item.milestones) set.milestones.push(milestone)
+  for (const custody of item.custody) set.custody.push(custody)
 }
 
 type StageErrorLog = (error: unknown, stage: string, deviceId: string) => void
@@ -51,22 +62,31 @@ export class Pipeline {
     private readonly onStageError: StageErrorLog
   ) {}
 
-  process (message: IngestMessage): WriteSet {
+  /** What to write, and every item refused with why (the decoder's refusals included). */
+  process (message: IngestMessage): { set: WriteSet, rejects: Rejection[] } {
     const { deviceId, receivedAt } = message
     const set = emptyWriteSet()
     const outcome: Outcome = { rejects: message.rejects.length === 0 ? [] : [...message.rejects], duplicates: 0 }
     this.stats.message(deviceId, receivedAt)
     for (const fix of message.fixes) {
-      this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false }, this.stages.fix, set.fixes, outcome, deviceId)
+      this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false, effects: null }, this.stages.fix, set.fixes, outcome, deviceId)
     }
     for (const scan of message.scans) {
-      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, milestones: [] }, this.stages.scan, set.scans, outcome, deviceId)
+      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, containerId: null, milestones: [], custody: [] }, this.stages.scan, set.scans, outcome, deviceId)
     }
     for (const event of message.events) this.route<EventItem>({ event, receivedAt }, this.stages.event, set.events, outcome, deviceId)
-    for (const item of set.scans) {
-      for (const milestone of item.milestones) set.milestones.push(milestone)
+    const driven: DriverItem[] = []
+    for (const event of message.driverEvents) this.route<DriverItem>({ event, receivedAt, milestones: [], custody: [] }, this.stages.driver, driven, outcome, deviceId)
+    for (const item of set.fixes) {
+      if (item.effects === null) continue
+      for (const milestone of item.effects.milestones) set.milestones.push(milestone)
+      for (const crossing of item.effects.crossings) set.crossings.push(crossing)
+      for (const event of item.effects.events) set.events.push(event)
     }
+    for (const item of set.scans) collectEffects(item, set)
+    for (const item of driven) collectEffects(item, set)
     this.countAccepted(set, receivedAt)
+    if (driven.length > 0) this.stats.acceptedItems(deviceId, 'event', driven.length, receivedAt)
     this.stats.duplicates(deviceId, outcome.duplicates)
     const { rejects } = outcome
     if (rejects.length > 0) {
@@ -80,7 +100,7 @@ export class Pipeline {
         payload: message.payload
       })
     }
-    return set
+    return { set, rejects }
   }
 
   private route<I> (item: I, stages: Array<Stage<I>>, accepted: I[], outcome: Outcome, deviceId: string): void {

@@ -33,6 +33,7 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   const bus: LiveBus = new LocalBus()
   const stages = buildStages({
     registry: app.registry,
+    geofences: app.geofences,
     deviceState: app.deviceState,
     gs1KeyOf,
     limits: {
@@ -78,11 +79,12 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   app.decorate('bus', bus)
   app.decorate('commits', commits)
   app.decorate('ingest', async (message) => {
-    const set = pipeline.process(message)
+    const { set, rejects } = pipeline.process(message)
     // storage and the live map are two outputs of the pipeline: a position is shown as soon as it
     // is accepted; a milestone, which people act on, only once it is committed
     publishPositions(bus, set)
     await commits.add(set)
+    return rejects
   })
   app.addHook('onClose', async () => {
     // the broker has drained already; anything still here came from the API and is not acknowledged

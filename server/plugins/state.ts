@@ -1,16 +1,22 @@
 import fp from 'fastify-plugin'
+import { selectContainers } from '../db/queries/containers.js'
+import { selectCustody } from '../db/queries/custody.js'
 import { selectDevices } from '../db/queries/devices.js'
 import { selectParcelsWithTracks } from '../db/queries/parcels.js'
 import { selectLatestPositions, type PositionRecord } from '../db/queries/positions.js'
 import { selectReaders } from '../db/queries/readers.js'
 import { selectStations } from '../db/queries/stations.js'
 import { selectVehicles } from '../db/queries/vehicles.js'
+import { selectCrossings, selectGeofences } from '../db/queries/geofences.js'
 import { DeviceStateStore } from '../state/device-state.js'
+import { GeofenceStore } from '../state/geofences.js'
+import type { GeofenceConfig } from '../tracking/geofence.js'
 import { Registry } from '../state/registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     registry: Registry
+    geofences: GeofenceStore
     deviceState: DeviceStateStore
     /** Each device's newest stored fix when the server started. */
     startupPositions: PositionRecord[]
@@ -18,7 +24,7 @@ declare module 'fastify' {
 }
 
 /** Rebuilds the in-memory registry and per-device state from the database. */
-export default fp(async (app) => {
+export default fp<{ geofence: GeofenceConfig }>(async (app, { geofence }) => {
   const sql = app.db.sql
   const registry = new Registry()
   for (const device of await selectDevices(sql)) registry.putDevice(device)
@@ -26,12 +32,19 @@ export default fp(async (app) => {
   for (const reader of await selectReaders(sql)) registry.putReader(reader)
   for (const vehicle of await selectVehicles(sql)) registry.putVehicle(vehicle)
   for (const parcel of await selectParcelsWithTracks(sql)) registry.putParcel(parcel)
+  for (const container of await selectContainers(sql)) registry.putContainer(container)
+  for (const { item, carrier, since } of await selectCustody(sql)) registry.custody.restore(item, { carrier, since })
+
+  const geofences = new GeofenceStore(geofence)
+  for (const fence of await selectGeofences(sql)) geofences.put(fence)
+  for (const { vehicleId, fenceId, inside, time } of await selectCrossings(sql)) geofences.restore(vehicleId, fenceId, inside, time)
 
   const deviceState = new DeviceStateStore()
   const positions = await selectLatestPositions(sql)
-  for (const position of positions) deviceState.restoreLatest(position.deviceId, position.time.getTime())
+  for (const position of positions) deviceState.restoreLatest(position.deviceId, position.time.getTime(), position.lat, position.lon)
 
   app.decorate('registry', registry)
+  app.decorate('geofences', geofences)
   app.decorate('deviceState', deviceState)
   app.decorate('startupPositions', positions)
 }, { name: 'trackstream-state', dependencies: ['trackstream-db'] })

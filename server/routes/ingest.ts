@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { decodeAs } from '../../gateway/decoders/index.js'
-import type { DecodedBatch, DeviceFormat } from '../../gateway/decoders/format.js'
+import { FORMATS_BY_KIND, type DecodedBatch, type DeviceFormat } from '../../gateway/decoders/format.js'
 import { decodeOsmAndJson, decodeOsmAndQuery } from '../../gateway/decoders/osmand.js'
 import type { IngestMessage } from '../../gateway/ingest-message.js'
-import type { RejectReason } from '../../gateway/rejects.js'
+import type { Rejection, RejectReason } from '../../gateway/rejects.js'
 import { verifySecret } from '../../gateway/secrets.js'
 import type { DeviceRecord } from '../state/registry.js'
 
@@ -69,8 +69,8 @@ const ingest: FastifyPluginAsync = async (app) => {
 
   const store = async (device: DeviceRecord, route: string, payload: Buffer, batch: DecodedBatch, receivedAt: number) => {
     const message: IngestMessage = { deviceId: device.id, topic: `http:${route}`, payload, receivedAt, ...batch }
-    await app.ingest(message)
-    return summary(batch)
+    const rejects = await app.ingest(message)
+    return summary(batch, rejects)
   }
 
   app.post<{ Params: { channel: 'fix' | 'scan' } }>('/api/ingest/:channel', {
@@ -88,6 +88,22 @@ const ingest: FastifyPluginAsync = async (app) => {
     const receivedAt = app.now()
     const batch = decodeAs(found.format, request.params.channel, payload, { deviceId: found.id, topic: null, receivedAt })
     return await store(found, request.url, payload, batch, receivedAt)
+  })
+
+  app.post('/api/driver/events', {
+    onRequest: deviceAuth(FORMATS_BY_KIND.tracker),
+    schema: {
+      tags: ['ingest'],
+      summary: 'The driver app records a delivery, a failed attempt or cash collected (HTTP Basic: the driver device id and secret)',
+      description: 'One event, an array, or { "events": [...] }, as on the MQTT topic ts/v1/<deviceId>/driver; see proto/CONTRACT.md. Answers 200 once stored; `rejects` says why any event was refused (an unknown tracking number, COD in the wrong currency).',
+      ...device,
+      response: { 200: summarySchema }
+    }
+  }, async (request) => {
+    const found = authenticated(request)
+    const payload = bodyOf(request)
+    const receivedAt = app.now()
+    return await store(found, '/api/driver/events', payload, decodeAs(found.format, 'driver', payload, { deviceId: found.id, topic: null, receivedAt }), receivedAt)
   })
 
   app.post('/owntracks', {
@@ -159,10 +175,11 @@ function bodyOf (request: FastifyRequest): Buffer {
   return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 }
 
-function summary (batch: DecodedBatch) {
+/** What the decoder read (`accepted`), and everything refused on the way, by the decoder or the pipeline. */
+function summary (batch: DecodedBatch, rejects: Rejection[]) {
   return {
-    accepted: { fixes: batch.fixes.length, scans: batch.scans.length, events: batch.events.length },
-    rejects: batch.rejects
+    accepted: { fixes: batch.fixes.length, scans: batch.scans.length, events: batch.events.length + batch.driverEvents.length },
+    rejects
   }
 }
 

@@ -6,9 +6,11 @@ import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
 import type { Destination, ParcelRecord } from '../state/registry.js'
-import type { MilestoneCode } from '../tracking/milestones.js'
-import { nextOnRecorded } from '../tracking/parcel-track.js'
-import { applyTrack } from '../state/parcel-state.js'
+import { ATTEMPT_REASONS, MILESTONE_CODES, MILESTONES, subtagOf, type MilestoneCode, type MilestoneDetail } from '../tracking/milestones.js'
+import { idOf, parcelRef } from '../tracking/custody.js'
+import { moveItem, record } from '../pipeline/custody-moves.js'
+import { ATTEMPT_REASON_CODES, type AttemptReason } from '../../proto/types.js'
+import { driverEventJsonSchema } from '../../proto/json-schema.js'
 import { emptyWriteSet } from '../pipeline/write-set.js'
 import {
   countrySchema, dateTime, idParams, idSchema, latSchema, listOf, lonSchema, milestoneCode, nullableNumber,
@@ -56,7 +58,17 @@ const parcelSchema = {
       properties: { amount: { type: 'string' }, currency: { type: 'string' } }
     },
     trackingUrl: { type: 'string', description: 'the page to give the buyer; the link is the only key to it' },
-    createdAt: dateTime
+    createdAt: dateTime,
+    aboard: {
+      type: ['object', 'null'],
+      description: 'the vehicle it rides on, and the containers it is packed in, nearest first',
+      properties: { vehicleId: { type: 'string' }, via: { type: 'array', items: { type: 'string' } } }
+    },
+    position: {
+      type: ['object', 'null'],
+      description: 'where it is now: its vehicle\'s latest fix, while it rides one',
+      properties: { lat: { type: 'number' }, lon: { type: 'number' }, time: dateTime, source: { type: 'string' } }
+    }
   }
 } as const
 
@@ -71,6 +83,18 @@ const timelineSchema = {
     note: nullableString,
     lat: nullableNumber,
     lon: nullableNumber,
+    vehicleId: nullableString,
+    tag: { type: 'string', description: 'InfoReceived, InTransit, OutForDelivery, AttemptFail, Delivered, AvailableForPickup or Exception' },
+    subtag: { type: 'string', description: 'e.g. Delivered_004: delivered and cash collected' },
+    detail: {
+      type: ['object', 'null'],
+      properties: {
+        reason: { type: 'string' },
+        proof: { type: 'object', properties: { kind: { type: 'string' }, ref: { type: 'string' } } },
+        cod: { type: 'object', properties: { amount: { type: 'string' }, currency: { type: 'string' } } },
+        recipient: { type: 'string' }
+      }
+    },
     station: {
       type: ['object', 'null'],
       properties: {
@@ -99,6 +123,10 @@ interface MilestoneBody {
   lat?: number
   lon?: number
   note?: string
+  reason?: AttemptReason
+  proof?: { kind: 'photo' | 'signature' | 'pin', ref: string }
+  cod?: { amount: string, currency: string }
+  recipient?: string
 }
 
 const parcels: FastifyPluginAsync = async (app) => {
@@ -108,14 +136,66 @@ const parcels: FastifyPluginAsync = async (app) => {
   const view = (parcel: ParcelRecord, request: FastifyRequest) => ({
     ...parcel,
     cashOnDelivery: parcel.codAmount === null ? null : { amount: parcel.codAmount, currency: parcel.codCurrency },
-    trackingUrl: `${request.protocol}://${request.host}/t/${parcel.token}`
+    trackingUrl: `${request.protocol}://${request.host}/t/${parcel.token}`,
+    ...whereIs(parcel.id)
   })
+
+  /** A parcel on a vehicle is where the vehicle is. */
+  const whereIs = (parcelId: string) => {
+    const carriers = registry.custody.carriersOf(parcelRef(parcelId))
+    const vehicleId = registry.custody.vehicleOf(parcelRef(parcelId))
+    const deviceId = vehicleId === null ? null : registry.vehicles.get(vehicleId)?.deviceId ?? null
+    const position = deviceId === null ? undefined : app.hub.latestPosition(deviceId)
+    return {
+      aboard: vehicleId === null ? null : { vehicleId, via: carriers.slice(0, -1).map(idOf) },
+      position: position === undefined ? null : { lat: position.lat, lon: position.lon, time: new Date(position.time).toISOString(), source: 'vehicle' }
+    }
+  }
 
   const find = (idOrTrackingNumber: string): ParcelRecord => {
     const parcel = registry.findParcel(idOrTrackingNumber)
     if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
     return parcel
   }
+
+  app.get('/api/milestone-codes', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'The milestone vocabulary, each code with its tracking tag and sub-tag (InTransit_003, Delivered_004, …) and its GS1 EPCIS 2.0 business step and disposition',
+      ...ops,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  code: { type: 'string' },
+                  label: { type: 'string' },
+                  publicVisible: { type: 'boolean' },
+                  tag: { type: 'string' },
+                  subtag: { type: 'string' },
+                  bizStep: { type: 'string', description: 'CBV 2.0 business step; as a URI: https://ref.gs1.org/cbv/BizStep-<bizStep>' },
+                  disposition: { type: 'string', description: 'CBV 2.0 disposition; as a URI: https://ref.gs1.org/cbv/Disp-<disposition>' },
+                  exception: { type: 'boolean' },
+                  final: { type: 'boolean' }
+                }
+              }
+            },
+            attemptReasons: {
+              type: 'array',
+              items: { type: 'object', properties: { code: { type: 'string' }, label: { type: 'string' }, subtag: { type: 'string' } } }
+            }
+          }
+        }
+      }
+    }
+  }, async () => ({
+    items: MILESTONE_CODES.map((code) => ({ code, ...MILESTONES[code] })),
+    attemptReasons: ATTEMPT_REASON_CODES.map((code) => ({ code, ...ATTEMPT_REASONS[code] }))
+  }))
 
   app.post<{ Body: NewParcelBody }>('/api/parcels', {
     schema: {
@@ -234,12 +314,19 @@ const parcels: FastifyPluginAsync = async (app) => {
       params: idParams,
       response: { 200: listOf(timelineSchema) }
     }
-  }, async (request) => ({ items: await selectTimeline(app.db.sql, find(request.params.id).id) }))
+  }, async (request) => ({
+    items: (await selectTimeline(app.db.sql, find(request.params.id).id)).map((entry) => ({
+      ...entry,
+      tag: MILESTONES[entry.code].tag,
+      subtag: subtagOf(entry.code, entry.detail)
+    }))
+  }))
 
   app.post<{ Params: { id: string }, Body: MilestoneBody }>('/api/parcels/:id/milestones', {
     schema: {
       tags: ['parcels'],
-      summary: 'Record a milestone by hand or from another system',
+      summary: 'Record a milestone by hand or from another system (a carrier, customs, a pickup point)',
+      description: 'Any code of the vocabulary (GET /api/milestone-codes). A failed attempt may carry its reason; a delivery its proof, recipient and the cash collected. Without lat/lon the milestone is placed at the station, or where the parcel\'s vehicle is.',
       ...ops,
       params: idParams,
       body: {
@@ -252,33 +339,36 @@ const parcels: FastifyPluginAsync = async (app) => {
           stationId: idSchema,
           lat: latSchema,
           lon: lonSchema,
-          note: { type: 'string', maxLength: 1000 }
+          note: { type: 'string', maxLength: 1000 },
+          reason: { type: 'string', enum: ATTEMPT_REASON_CODES },
+          proof: driverEventJsonSchema.properties.proof,
+          cod: {
+            type: 'object',
+            required: ['amount', 'currency'],
+            additionalProperties: false,
+            properties: { amount: { type: 'string', pattern: '^\\d{1,12}(\\.\\d{1,4})?$' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } }
+          },
+          recipient: { type: 'string', maxLength: 200 }
         }
       },
       response: { 201: { type: 'object', properties: { status: { type: 'string' }, statusAt: dateTime } } }
     }
   }, async (request, reply) => {
     const parcel = find(request.params.id)
-    const { code, stationId = null, note = null } = request.body
+    const { code, stationId = null, note = null, lat, lon, reason, proof, cod, recipient } = request.body
     const station = stationId === null ? undefined : registry.stations.get(stationId)
     if (stationId !== null && station === undefined) throw new Errors.UnknownReference('station', stationId)
+    if (cod !== undefined && parcel.codCurrency !== null && cod.currency !== parcel.codCurrency) {
+      throw new Errors.BadShape(`cash on delivery for ${parcel.trackingNumber} is in ${parcel.codCurrency}, not ${cod.currency}`)
+    }
     const time = request.body.time === undefined ? app.now() : Date.parse(request.body.time)
-    const { track, milestones } = nextOnRecorded(parcel.track, { code, time, stationId })
-    applyTrack(parcel, track)
-    await app.commits.add({
-      ...emptyWriteSet(),
-      milestones: milestones.map((m) => ({
-        parcelId: parcel.id,
-        code: m.code,
-        time: m.time,
-        stationId,
-        lat: request.body.lat ?? station?.lat ?? null,
-        lon: request.body.lon ?? station?.lon ?? null,
-        source: 'api' as const,
-        deviceId: null,
-        note
-      }))
-    })
+    const context = { time, source: 'api' as const, deviceId: null, stationId, note }
+    const detail: MilestoneDetail = { ...(reason === undefined ? {} : { reason }), ...(proof === undefined ? {} : { proof }), ...(cod === undefined ? {} : { cod }), ...(recipient === undefined ? {} : { recipient }) }
+    const vehicleId = registry.custody.vehicleOf(parcelRef(parcel.id))
+    const milestones = record(registry, app.deviceState, parcel.id, code, vehicleId, context, Object.keys(detail).length === 0 ? null : detail,
+      lat !== undefined && lon !== undefined ? { lat, lon } : station)
+    const custody = MILESTONES[code].final ? moveItem(registry, app.deviceState, parcelRef(parcel.id), null, context).custody : []
+    await app.commits.add({ ...emptyWriteSet(), milestones, custody })
     return await reply.code(201).send({ status: parcel.status, statusAt: parcel.statusAt })
   })
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { selectReaders, upsertReader } from '../db/queries/readers.js'
+import { selectReaders, updateReaderVehicle, upsertReader } from '../db/queries/readers.js'
 import { Errors } from '../errors.js'
 import type { AntennaMapping } from '../state/registry.js'
 import type { ScanMilestoneCode } from '../tracking/milestones.js'
@@ -16,6 +16,7 @@ const readerSchema = {
       type: 'array',
       items: { type: 'object', properties: { port: { type: 'integer' }, milestone: { type: 'string' }, stationId: nullableString } }
     },
+    vehicleId: { ...nullableString, description: 'the vehicle at this dock door: tags read as loaded go onto it, as unloaded come off it' },
     createdAt: dateTime
   }
 } as const
@@ -71,7 +72,31 @@ const readers: FastifyPluginAsync = async (app) => {
       if (id !== null && !registry.stations.has(id)) throw new Errors.UnknownReference('station', id)
     }
     if (new Set(antennas.map((a) => a.port)).size !== antennas.length) throw new Errors.BadShape('each antenna port may be listed once')
-    const reader = await upsertReader(app.db.sql, { deviceId, stationId, milestone, name, antennas })
+    const reader = await upsertReader(app.db.sql, { deviceId, stationId, milestone, name, antennas, vehicleId: registry.readers.get(deviceId)?.vehicleId ?? null })
+    registry.putReader(reader)
+    return reader
+  })
+
+  app.put<{ Params: { id: string }, Body: { vehicleId: string | null } }>('/api/readers/:id/vehicle', {
+    schema: {
+      tags: ['places'],
+      summary: 'Say which vehicle is at this dock door (null when it leaves)',
+      description: 'While a vehicle is at the door, a parcel (or a container: a tote, a pallet) whose tag the reader reads as "loaded" is loaded onto it and takes its position from then on; one read as "unloaded" comes off it. Give the door\'s antennas their meanings with PUT /api/readers/{id}.',
+      ...ops,
+      params: idParams,
+      body: {
+        type: 'object',
+        required: ['vehicleId'],
+        additionalProperties: false,
+        properties: { vehicleId: { anyOf: [idSchema, { type: 'null' }] } }
+      },
+      response: { 200: readerSchema }
+    }
+  }, async (request) => {
+    const { vehicleId } = request.body
+    if (vehicleId !== null && !registry.vehicles.has(vehicleId)) throw new Errors.UnknownReference('vehicle', vehicleId)
+    const reader = await updateReaderVehicle(app.db.sql, request.params.id, vehicleId)
+    if (reader === undefined) throw new Errors.NotFound('reader', request.params.id)
     registry.putReader(reader)
     return reader
   })

@@ -6,6 +6,9 @@
  */
 export class DeviceState {
   latestFixTime = -Infinity
+  /** Where the newest fix put the device: where a driver stood, where a loaded parcel is. */
+  latestLat = Number.NaN
+  latestLon = Number.NaN
   // a fix is (time, seq): two number rings, compared without building a key per fix
   private readonly fixTimes: Float64Array
   private readonly fixSeqs: Float64Array
@@ -57,7 +60,17 @@ export class DeviceStateStore {
     return state
   }
 
-  restoreLatest (deviceId: string, time: number): void {
-    this.get(deviceId).latestFixTime = time
+  restoreLatest (deviceId: string, time: number, lat: number, lon: number): void {
+    const state = this.get(deviceId)
+    state.latestFixTime = time
+    state.latestLat = lat
+    state.latestLon = lon
+  }
+
+  /** The device's newest position, if it has one. */
+  positionOf (deviceId: string): { lat: number, lon: number, time: number } | undefined {
+    const state = this.states.get(deviceId)
+    if (state === undefined || Number.isNaN(state.latestLat)) return undefined
+    return { lat: state.latestLat, lon: state.latestLon, time: state.latestFixTime }
   }
 }

@@ -1,5 +1,6 @@
 import type { DeviceFormat } from '../../gateway/decoders/format.js'
 import type { MilestoneCode, ScanMilestoneCode } from '../tracking/milestones.js'
+import { Custody } from '../tracking/custody.js'
 import type { ParcelTrack } from '../tracking/parcel-track.js'
 
 /** A network server (The Things Stack, ChirpStack) reports for the LoRaWAN trackers behind it. */
@@ -38,6 +39,19 @@ export interface ReaderRecord {
   name: string | null
   /** Ports with a meaning of their own, e.g. the inside antenna of a dock door means "loaded". */
   antennas: AntennaMapping[]
+  /** The vehicle at this dock door: tags read as "loaded" go onto it, as "unloaded" come off it. */
+  vehicleId: string | null
+  createdAt: Date
+}
+
+export type ContainerKind = 'tote' | 'bag' | 'pallet' | 'uld' | 'container'
+
+export interface ContainerRecord {
+  id: string
+  kind: ContainerKind
+  name: string | null
+  epc: string | null
+  gs1Key: string | null
   createdAt: Date
 }
 
@@ -94,6 +108,10 @@ export class Registry {
   readonly readers = new Map<string, ReaderRecord>()
   readonly vehicles = new Map<string, VehicleRecord>()
   readonly parcels = new Map<string, ParcelRecord>()
+  readonly containers = new Map<string, ContainerRecord>()
+  /** What rides in what, now. */
+  readonly custody = new Custody()
+  private readonly containerByTag = new Map<string, ContainerRecord>()
   private readonly vehicleByDevice = new Map<string, VehicleRecord>()
   private readonly parcelByEpc = new Map<string, ParcelRecord>()
   private readonly parcelByToken = new Map<string, ParcelRecord>()
@@ -125,6 +143,16 @@ export class Registry {
     this.parcelByNumber.set(parcel.trackingNumber, parcel)
     if (parcel.epc !== null) this.parcelByEpc.set(parcel.epc, parcel)
     if (parcel.gs1Key !== null) this.parcelByGs1.set(parcel.gs1Key, parcel)
+  }
+
+  putContainer (container: ContainerRecord): void {
+    this.containers.set(container.id, container)
+    if (container.epc !== null) this.containerByTag.set(container.epc, container)
+    if (container.gs1Key !== null) this.containerByTag.set(container.gs1Key, container)
+  }
+
+  containerOfTag (epc: string, gs1Key: string | null): ContainerRecord | undefined {
+    return this.containerByTag.get(epc) ?? (gs1Key === null ? undefined : this.containerByTag.get(gs1Key))
   }
 
   vehicleOfDevice (deviceId: string): VehicleRecord | undefined {

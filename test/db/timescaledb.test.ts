@@ -29,7 +29,7 @@ describe('on TimescaleDB', () => {
   afterAll(async () => { await db?.close() })
 
   const fix = (deviceId: string, time: number, seq?: number): FixItem => ({
-    fix: { deviceId, time, lat: 13.7, lon: 100.5, speed: 5, seq }, sourceId: deviceId, receivedAt: time, vehicleId: null, late: false
+    fix: { deviceId, time, lat: 13.7, lon: 100.5, speed: 5, seq }, sourceId: deviceId, receivedAt: time, vehicleId: null, late: false, effects: null
   })
 
   const jobs = async (): Promise<Array<{ job_id: number, table: string, proc: string, after: string }>> => await sql.query(
@@ -40,7 +40,7 @@ describe('on TimescaleDB', () => {
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {
@@ -90,7 +90,7 @@ describe('on TimescaleDB', () => {
     await upsertLatest(sql, [live('van-1', now - 2000)])
     const latest = await sql.query<{ device_id: string, time: Date }>('SELECT device_id, time FROM device_latest ORDER BY 1')
     expect(latest.map((row) => [row.device_id, row.time.getTime()])).toEqual([['van-1', now - 1000], ['van-2', now - 1500]])
-    const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, gs1Key: null, stationId: null, parcelId: null, milestones: [] }
+    const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, gs1Key: null, stationId: null, parcelId: null, containerId: null, milestones: [], custody: [] }
     await insertReads(sql, [scan, scan])
     await insertRejects(sql, [{ deviceId: 'van-1', topic: 'ts/v1/van-1/fix', receivedAt: now, reasons: ['malformed_json'], detail: 'x', payload: Buffer.from('{') }])
     const counts = await sql.query<{ reads: number, rejects: number }>(

@@ -102,6 +102,7 @@ const PUBLIC_OPERATIONS = [
 
 /** Operations devices call with their own id and secret (HTTP Basic), not the API key. */
 const DEVICE_OPERATIONS = [
+  'POST /api/driver/events',
   'POST /api/ingest/{channel}',
   'POST /integrations/chirpstack',
   'POST /integrations/ttn',
@@ -115,7 +116,12 @@ const VALID_BODIES: Record<string, unknown> = {
   'PUT /api/readers/{id}': { stationId: 'PROBE', milestone: 'sorted' },
   'POST /api/vehicles': { id: 'PROBE', name: 'Probe' },
   'POST /api/parcels': { trackingNumber: 'PROBE', destination: { city: 'Bangkok', country: 'TH' } },
-  'POST /api/parcels/{id}/milestones': { code: 'sorted' }
+  'POST /api/parcels/{id}/milestones': { code: 'sorted' },
+  'POST /api/containers': { id: 'PROBE', kind: 'tote' },
+  'POST /api/geofences': { id: 'PROBE', name: 'Probe', kind: 'other', shape: { type: 'circle', lat: 13, lon: 100, radiusM: 100 } },
+  'POST /api/custody': { items: [{ parcel: 'PROBE' }], into: null },
+  'PUT /api/readers/{id}/vehicle': { vehicleId: null },
+  'POST /api/webhooks': { url: 'https://erp.example.com/hooks' }
 }
 
 describe('access: everything but the public routes needs the API key', () => {
@@ -136,11 +142,17 @@ describe('access: everything but the public routes needs the API key', () => {
     const secured = operationsOf(doc).filter(({ key, operation }) => operation.security !== undefined && !DEVICE_OPERATIONS.includes(key))
     for (const { operation } of secured) expect(operation.security).toEqual([{ apiKey: [] }, { session: [] }])
     expect(secured.map(({ key }) => key)).toEqual([
+      'DELETE /api/geofences/{id}',
+      'DELETE /api/webhooks/{id}',
+      'GET /api/containers',
+      'GET /api/containers/{id}',
       'GET /api/devices',
       'GET /api/devices/{id}',
       'GET /api/devices/{id}/events',
       'GET /api/devices/{id}/positions',
       'GET /api/devices/unknown',
+      'GET /api/geofences',
+      'GET /api/milestone-codes',
       'GET /api/parcels',
       'GET /api/parcels/{id}',
       'GET /api/parcels/{id}/timeline',
@@ -148,14 +160,24 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/rejects',
       'GET /api/stations',
       'GET /api/vehicles',
+      'GET /api/vehicles/{id}/aboard',
+      'GET /api/webhooks',
+      'GET /api/webhooks/{id}/deliveries',
       'PATCH /api/devices/{id}',
+      'POST /api/containers',
+      'POST /api/custody',
       'POST /api/devices',
       'POST /api/devices/{id}/secret',
+      'POST /api/geofences',
       'POST /api/parcels',
       'POST /api/parcels/{id}/milestones',
       'POST /api/stations',
       'POST /api/vehicles',
-      'PUT /api/readers/{id}'
+      'POST /api/webhooks',
+      'POST /api/webhooks/{id}/test',
+      'POST /api/webhooks/deliveries/{id}/retry',
+      'PUT /api/readers/{id}',
+      'PUT /api/readers/{id}/vehicle'
     ])
   })
 
@@ -169,7 +191,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(20 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(36 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -369,7 +391,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 20 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 36 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
@@ -377,10 +399,11 @@ describe('OpenAPI document and Swagger UI', () => {
     const withoutBody = writes.filter(({ operation }) => typeof operation.requestBody?.content?.['application/json']?.schema !== 'object')
     // issuing a new secret takes no input; devices post their own formats, which their decoders check
     expect(withoutBody.map(({ key }) => key).sort()).toEqual([
-      'POST /api/devices/{id}/secret', 'POST /api/ingest/{channel}', 'POST /integrations/chirpstack', 'POST /integrations/ttn',
+      'POST /api/devices/{id}/secret', 'POST /api/driver/events', 'POST /api/ingest/{channel}',
+      'POST /api/webhooks/deliveries/{id}/retry', 'POST /api/webhooks/{id}/test', 'POST /integrations/chirpstack', 'POST /integrations/ttn',
       'POST /osmand', 'POST /owntracks', 'PUT /osmand'
     ])
-    expect(writes.length).toBe(15)
+    expect(writes.length).toBe(23)
   })
 
   it('serves the Swagger UI from local assets only', async () => {
@@ -559,6 +582,10 @@ describe('parcels', () => {
         note: 'route 7',
         lat: BANGKOK_HUB.lat,
         lon: BANGKOK_HUB.lon,
+        vehicleId: null,
+        tag: 'OutForDelivery',
+        subtag: 'OutForDelivery_001',
+        detail: null,
         station: { id: 'BKK-HUB', name: 'Bangkok hub', city: 'Bangkok', country: 'TH', timezone: 'Asia/Bangkok' }
       })
       expect((await server.api<Parcel>('GET', `/api/parcels/${parcel.id}`)).body).toMatchObject({ status: 'out_for_delivery', statusAt: time })

@@ -31,6 +31,10 @@ describe('loadConfig', () => {
       compressAfterDays: 7,
       maxMessageBytes: 262_144,
       liveTickMs: 20,
+      webhookPollMs: 1000,
+      webhookTimeoutMs: 10_000,
+      webhookRetryBaseMs: 180_000,
+      geofence: { hysteresisM: 30, minDwellMs: 30_000, maxAccuracyM: 100 },
       mqttTls: undefined
     })
   })

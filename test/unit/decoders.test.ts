@@ -12,7 +12,7 @@ import type { Fix, Scan } from '../../proto/types.js'
 type DecodedMessage = { channel: 'fix', decoded: Decoded<Fix> } | { channel: 'scan', decoded: Decoded<Scan> }
 
 /** trackstream's own format on one channel, as the gateway decodes it. */
-function decodeMessage (deviceId: string, channel: Channel, payload: Buffer): DecodedMessage {
+function decodeMessage (deviceId: string, channel: Exclude<Channel, 'driver'>, payload: Buffer): DecodedMessage {
   const batch = decodeTrackstream(channel, payload, { deviceId, topic: null, receivedAt: 0 })
   return channel === 'fix'
     ? { channel, decoded: { items: batch.fixes, rejects: batch.rejects } }
@@ -327,7 +327,8 @@ describe('decodeRouted', () => {
       fixes: [],
       scans: [],
       events: [],
-      rejects: [{ reason: 'unknown_channel', detail: '"status" is not fix or scan' }]
+      driverEvents: [],
+      rejects: [{ reason: 'unknown_channel', detail: '"status" is not fix, scan or driver' }]
     })
     expect(message.payload).toBe(payload)
   })

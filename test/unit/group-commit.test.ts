@@ -8,7 +8,7 @@ import { emptyWriteSet, type RejectRow, type WriteSet } from '../../server/pipel
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0)
 
 function fixItem (n: number): FixItem {
-  return { fix: { deviceId: `van-${n}`, time: T0 + n, lat: 13 + n / 100, lon: 100 + n / 100 }, sourceId: `van-${n}`, receivedAt: T0 + n, vehicleId: null, late: false }
+  return { fix: { deviceId: `van-${n}`, time: T0 + n, lat: 13 + n / 100, lon: 100 + n / 100 }, sourceId: `van-${n}`, receivedAt: T0 + n, vehicleId: null, late: false, effects: null }
 }
 
 function setOf (...fixes: FixItem[]): WriteSet {

@@ -32,7 +32,7 @@ function position (deviceId: string, lat: number, lon: number, time: number): Li
 }
 
 function milestoneRow (parcelId: string, code: MilestoneRow['code'], minutes: number): MilestoneRow {
-  return { parcelId, code, time: T0 + minutes * 60_000, stationId: 'BKK', lat: null, lon: null, source: 'rfid', deviceId: 'dock-1', note: null }
+  return { parcelId, code, time: T0 + minutes * 60_000, stationId: 'BKK', lat: null, lon: null, source: 'rfid', deviceId: 'dock-1', vehicleId: null, detail: null, note: null }
 }
 
 describe('LiveHub', () => {

@@ -8,10 +8,11 @@ interface ReaderRow {
   milestone: ScanMilestoneCode
   name: string | null
   antennas: AntennaMapping[]
+  vehicle_id: string | null
   created_at: Date
 }
 
-const COLUMNS = 'device_id, station_id, milestone, name, antennas, created_at'
+const COLUMNS = 'device_id, station_id, milestone, name, antennas, vehicle_id, created_at'
 
 function toRecord (row: ReaderRow): ReaderRecord {
   return {
@@ -20,6 +21,7 @@ function toRecord (row: ReaderRow): ReaderRecord {
     milestone: row.milestone,
     name: row.name,
     antennas: row.antennas,
+    vehicleId: row.vehicle_id,
     createdAt: row.created_at
   }
 }
@@ -27,14 +29,21 @@ function toRecord (row: ReaderRow): ReaderRecord {
 /** A reader device is placed at one station at a time; placing it again moves it. */
 export async function upsertReader (sql: Sql, reader: Omit<ReaderRecord, 'createdAt'>): Promise<ReaderRecord> {
   const rows = await sql.query<ReaderRow>(
-    `INSERT INTO readers (device_id, station_id, milestone, name, antennas) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO readers (device_id, station_id, milestone, name, antennas, vehicle_id) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (device_id) DO UPDATE SET
-       station_id = excluded.station_id, milestone = excluded.milestone, name = excluded.name, antennas = excluded.antennas
+       station_id = excluded.station_id, milestone = excluded.milestone, name = excluded.name, antennas = excluded.antennas,
+       vehicle_id = excluded.vehicle_id
      RETURNING ${COLUMNS}`,
-    [reader.deviceId, reader.stationId, reader.milestone, reader.name, JSON.stringify(reader.antennas)])
+    [reader.deviceId, reader.stationId, reader.milestone, reader.name, JSON.stringify(reader.antennas), reader.vehicleId])
   return toRecord(rows[0] as ReaderRow)
 }
 
 export async function selectReaders (sql: Sql): Promise<ReaderRecord[]> {
   return (await sql.query<ReaderRow>(`SELECT ${COLUMNS} FROM readers ORDER BY device_id`)).map(toRecord)
+}
+
+/** The vehicle now at a dock door, or null when it has left. */
+export async function updateReaderVehicle (sql: Sql, deviceId: string, vehicleId: string | null): Promise<ReaderRecord | undefined> {
+  const rows = await sql.query<ReaderRow>(`UPDATE readers SET vehicle_id = $2 WHERE device_id = $1 RETURNING ${COLUMNS}`, [deviceId, vehicleId])
+  return rows[0] === undefined ? undefined : toRecord(rows[0])
 }

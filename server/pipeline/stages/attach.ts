@@ -39,6 +39,7 @@ export function attachStationAndParcel (registry: Registry, gs1KeyOf: (epc: stri
       item.gs1Key = gs1KeyOf(item.scan.epc)
       item.stationId = registry.meaningOf(item.scan.readerId, item.scan.antenna)?.stationId ?? null
       item.parcelId = registry.parcelByTag(item.scan.epc, item.gs1Key)?.id ?? null
+      if (item.parcelId === null) item.containerId = registry.containerOfTag(item.scan.epc, item.gs1Key)?.id ?? null
       return undefined
     }
   }

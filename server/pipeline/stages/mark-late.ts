@@ -8,7 +8,11 @@ export function markLateFixes (store: DeviceStateStore): Stage<FixItem> {
     run: (item) => {
       const state = store.get(item.fix.deviceId)
       if (item.fix.time <= state.latestFixTime) item.late = true
-      else state.latestFixTime = item.fix.time
+      else {
+        state.latestFixTime = item.fix.time
+        state.latestLat = item.fix.lat
+        state.latestLon = item.fix.lon
+      }
       return undefined
     }
   }

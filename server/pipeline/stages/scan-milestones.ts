@@ -1,17 +1,38 @@
-import type { Registry } from '../../state/registry.js'
+import type { DeviceStateStore } from '../../state/device-state.js'
 import { applyTrack } from '../../state/parcel-state.js'
+import type { Registry } from '../../state/registry.js'
+import { containerRef, parcelRef, vehicleRef, type ItemRef } from '../../tracking/custody.js'
 import { nextOnScan } from '../../tracking/parcel-track.js'
+import { moveItem } from '../custody-moves.js'
 import type { ScanItem, Stage } from '../items.js'
 
-/** A known tag read at a station records what that reader (or that antenna) means on the parcel. */
-export function scanMilestones (registry: Registry): Stage<ScanItem> {
+/**
+ * A known tag read at a station records what that reader (or that antenna) means on the parcel.
+ * At a dock door serving a vehicle, "loaded" and "unloaded" also move the parcel, or the container
+ * with everything in it, onto or off that vehicle.
+ */
+export function scanMilestones (registry: Registry, deviceState: DeviceStateStore): Stage<ScanItem> {
   return {
     name: 'scan-milestones',
     run: (item) => {
       const meaning = registry.meaningOf(item.scan.readerId, item.scan.antenna)
       const station = meaning === undefined ? undefined : registry.stations.get(meaning.stationId)
+      if (meaning === undefined || station === undefined) return undefined
+      const vehicleId = registry.readers.get(item.scan.readerId)?.vehicleId ?? null
+      const tagged: ItemRef | null = item.parcelId !== null ? parcelRef(item.parcelId) : item.containerId !== null ? containerRef(item.containerId) : null
+      if (tagged !== null && vehicleId !== null && (meaning.milestone === 'loaded' || meaning.milestone === 'unloaded')) {
+        const onVehicle = registry.custody.vehicleOf(tagged) === vehicleId
+        // a tag read again and again at the door moves it once
+        if ((meaning.milestone === 'loaded') === onVehicle) return undefined
+        const moved = moveItem(registry, deviceState, tagged, meaning.milestone === 'loaded' ? vehicleRef(vehicleId) : null, {
+          time: item.scan.time, source: 'rfid', deviceId: item.scan.readerId, stationId: station.id
+        })
+        item.milestones = moved.milestones
+        item.custody = moved.custody
+        return undefined
+      }
       const parcel = item.parcelId === null ? undefined : registry.parcels.get(item.parcelId)
-      if (meaning === undefined || station === undefined || parcel === undefined) return undefined
+      if (parcel === undefined) return undefined
       const { track, milestones } = nextOnScan(parcel.track, {
         time: item.scan.time,
         stationId: station.id,
@@ -27,6 +48,8 @@ export function scanMilestones (registry: Registry): Stage<ScanItem> {
         lon: station.lon,
         source: 'rfid',
         deviceId: item.scan.readerId,
+        vehicleId: null,
+        detail: null,
         note: null
       }))
       return undefined

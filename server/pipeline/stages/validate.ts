@@ -1,6 +1,6 @@
 import { rejection, type Rejection } from '../../../gateway/rejects.js'
 import type { Fix, Scan } from '../../../proto/types.js'
-import type { EventItem, FixItem, ScanItem, Stage } from '../items.js'
+import type { DriverItem, EventItem, FixItem, ScanItem, Stage } from '../items.js'
 
 export interface ValidationLimits {
   now: () => number
@@ -24,6 +24,10 @@ export function validateScan (limits: ValidationLimits): Stage<ScanItem> {
 
 export function validateEvent (limits: ValidationLimits): Stage<EventItem> {
   return { name: 'validate-event', run: (item) => checkTime(item.event.time, limits) }
+}
+
+export function validateDriverEvent (limits: ValidationLimits): Stage<DriverItem> {
+  return { name: 'validate-driver-event', run: (item) => checkTime(item.event.time, limits) }
 }
 
 export function checkFix (fix: Fix, limits: ValidationLimits): Rejection | undefined {

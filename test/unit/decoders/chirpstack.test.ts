@@ -37,7 +37,7 @@ function decode (payload: Buffer | Json, mqttTopic: string | null): DecodedBatch
 }
 
 function only (reason: string, detail: string): DecodedBatch {
-  return { fixes: [], scans: [], events: [], rejects: [{ reason: reason as keyof typeof REJECT_REASONS, detail }] }
+  return { fixes: [], scans: [], events: [], driverEvents: [], rejects: [{ reason: reason as keyof typeof REJECT_REASONS, detail }] }
 }
 
 describe('ChirpStack, real capture (ttnmapper/ingress-api)', () => {
@@ -77,6 +77,7 @@ describe('ChirpStack v4, documented format', () => {
       fixes: [{ deviceId: 'a84041000181c8d2', time: Date.UTC(2024, 5, 3, 14, 22, 17, 123), lat: 48.85837, lon: 2.294481, altitude: 35.2, speed: 15, battery: 76 }],
       scans: [],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.fixes.map((fix) => checkFix(fix, LIMITS))).toEqual([undefined])

@@ -35,6 +35,7 @@ describe('Impinj IoT device interface, real capture', () => {
       fixes: [],
       scans: [{ readerId: 'r700-dock', antenna: 1, epc: 'E2801190A5021F80055817CA', rssi: -26.5, time: Date.UTC(2021, 6, 9, 23, 35, 59, 278) }],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined])
@@ -48,6 +49,7 @@ describe('Impinj IoT device interface, documented format', () => {
       fixes: [],
       scans: [{ readerId: 'r700-dock', antenna: 2, epc: '3154257BF4499602D2000000', rssi: -61.5, time: Date.UTC(2024, 2, 14, 9, 26, 53, 589) }],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined])
@@ -102,7 +104,7 @@ describe('Impinj IoT device interface, documented format', () => {
     ['no zone', '2024-03-14T09:26:53.589', 'timestamp "2024-03-14T09:26:53.589" is not an ISO 8601 time']
   ])('refuses a timestamp that is %s, never producing NaN', (_name, timestamp, detail) => {
     const batch = decode(event({ timestamp }))
-    expect(batch).toEqual({ fixes: [], scans: [], events: [], rejects: [{ reason: 'invalid_scan', detail }] })
+    expect(batch).toEqual({ fixes: [], scans: [], events: [], driverEvents: [], rejects: [{ reason: 'invalid_scan', detail }] })
   })
 
   it('takes a missing antennaPort as antenna 0 and leaves a missing RSSI unset', () => {
@@ -138,6 +140,7 @@ describe('Impinj MQTT will and broken payloads', () => {
       fixes: [],
       scans: [],
       events: [{ deviceId: 'r700-dock', time: RECEIVED, type: 'offline', detail: { status: 'connection lost' } }],
+      driverEvents: [],
       rejects: []
     })
   })

@@ -174,7 +174,7 @@ describe('NMEA: sentences', () => {
       sentence('GPTXT,01,01,02,ANTSTATUS=OK'),
       '$PMTK001,604,1*30'
     ].join('\n'))
-    expect(batch).toEqual({ fixes: [], scans: [], events: [], rejects: [] })
+    expect(batch).toEqual({ fixes: [], scans: [], events: [], driverEvents: [], rejects: [] })
   })
 
   it('text with no sentence is wrong_format; an empty payload is empty_batch; a fragment line is invalid_fix', () => {

@@ -60,7 +60,7 @@ describe('OsmAnd query: Traccar Client URLs (full URLs, the test takes the query
 describe('OsmAnd query: Traccar decoder test requests', () => {
   it('cell and Wi-Fi only, no coordinates: no_position', () => {
     expect(query('query-cell-wifi-no-coords.txt')).toEqual({
-      fixes: [], scans: [], events: [], rejects: [{ reason: 'no_position', detail: 'no lat/lon or location parameter (only cell towers or Wi-Fi)' }]
+      fixes: [], scans: [], events: [], driverEvents: [], rejects: [{ reason: 'no_position', detail: 'no lat/lon or location parameter (only cell towers or Wi-Fi)' }]
     })
   })
 

@@ -120,6 +120,7 @@ describe('OwnTracks: json-schema test messages', () => {
     expect(batch).toEqual({
       fixes: [],
       scans: [],
+      driverEvents: [],
       rejects: [],
       events: [{ deviceId: 'phone-1', time: 1701264368000, type: 'geofence_enter', detail: { region: 'blukii', trigger: 'b', lat: 61.195709, lon: 9.688233 } }]
     })
@@ -148,6 +149,7 @@ describe('OwnTracks: json-schema test messages', () => {
     expect(batch).toEqual({
       fixes: [{ deviceId: 'phone-1', time: 1_000_000, lat: 8, lon: 9 }],
       scans: [],
+      driverEvents: [],
       rejects: [],
       events: [{ deviceId: 'phone-1', time: RECEIVED, type: 'offline', detail: { connectedAt: 1_000_000 } }]
     })

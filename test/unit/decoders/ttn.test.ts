@@ -34,7 +34,7 @@ function decode (payload: Buffer | Json, topic: string | null = null): DecodedBa
 }
 
 function only (reason: string, detail: string): DecodedBatch {
-  return { fixes: [], scans: [], events: [], rejects: [{ reason: reason as keyof typeof REJECT_REASONS, detail }] }
+  return { fixes: [], scans: [], events: [], driverEvents: [], rejects: [{ reason: reason as keyof typeof REJECT_REASONS, detail }] }
 }
 
 function withDevEui (message: Json, devEui: string): Json {
@@ -66,6 +66,7 @@ describe('The Things Stack v3, real captures (ttnmapper/ingress-api)', () => {
       fixes: [{ deviceId: '70b3d5499a1b2c3d', time: Date.UTC(2020, 3, 5, 13, 16, 51, 68), lat: -33.93659973144531, lon: 18.871000289916992, altitude: 114.19999694824219 }],
       scans: [],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.fixes.map((fix) => checkFix(fix, LIMITS))).toEqual([undefined])
@@ -118,6 +119,7 @@ describe('The Things Stack v3, documented format', () => {
       fixes: [{ deviceId: '70b3d57ed0051a2b', time: Date.UTC(2024, 4, 14, 9, 59, 58), lat: 52.371285, lon: 4.898912, altitude: 12.5, accuracy: 6, speed: 10, heading: 90, battery: 87 }],
       scans: [],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.fixes.map((fix) => checkFix(fix, LIMITS))).toEqual([undefined])

@@ -30,6 +30,7 @@ describe('Zebra IoT Connector, real capture', () => {
       fixes: [],
       scans: [{ readerId: 'fx-dock', antenna: 0, epc: '000000000000000000000343', time: Date.UTC(2024, 8, 5, 7, 7, 1, 785) }],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined])
@@ -43,6 +44,7 @@ describe('Zebra IoT Connector, documented format', () => {
       fixes: [],
       scans: [{ readerId: 'fx-dock', antenna: 2, epc: '3074257BF7194E4000001A85', rssi: -58, time: Date.UTC(2021, 0, 22, 2, 19, 34, 684) }],
       events: [],
+      driverEvents: [],
       rejects: []
     })
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined])

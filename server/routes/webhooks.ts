@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyPluginAsync } from 'fastify'
+import { insertPing, requeueFailed, selectDeliveries } from '../db/queries/webhook-deliveries.js'
+import {
+  deleteSubscription, insertSubscription, selectSubscription, selectSubscriptions, type WebhookSubscription
+} from '../db/queries/webhook-subscriptions.js'
+import { Errors } from '../errors.js'
+import { MILESTONE_CODES } from '../tracking/milestones.js'
+import { newSecret } from '../webhooks/sign.js'
+import { dateTime, listOf, nullableNumber, nullableString, ops } from './schemas.js'
+
+const eventType = { type: 'string', enum: ['*', ...MILESTONE_CODES], description: 'a milestone code, or * for every milestone' } as const
+
+const uuidParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid' } }
+} as const
+
+const subscriptionProperties = {
+  id: { type: 'string' },
+  url: { type: 'string' },
+  events: { type: 'array', items: { type: 'string' } },
+  description: nullableString,
+  enabled: { type: 'boolean' },
+  createdAt: dateTime
+} as const
+
+const subscriptionSchema = { type: 'object', properties: subscriptionProperties } as const
+
+const deliverySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    eventId: { type: 'string' },
+    eventType: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+    attempts: { type: 'integer' },
+    lastStatusCode: nullableNumber,
+    lastError: nullableString,
+    lastAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+    nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+    deliveredAt: { type: ['string', 'null'], format: 'date-time' },
+    createdAt: dateTime,
+    payload: { type: 'object', additionalProperties: true, description: 'the body that was (or will be) sent' }
+  }
+} as const
+
+interface NewSubscriptionBody {
+  url: string
+  events: string[]
+  description?: string
+  secret?: string
+  enabled: boolean
+}
+
+const webhooks: FastifyPluginAsync = async (app) => {
+  app.addHook('onRequest', app.requireOps)
+
+  const find = async (id: string): Promise<WebhookSubscription> => {
+    const subscription = await selectSubscription(app.db.sql, id)
+    if (subscription === undefined) throw new Errors.NotFound('webhook', id)
+    return subscription
+  }
+
+  app.post<{ Body: NewSubscriptionBody }>('/api/webhooks', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Subscribe a URL to milestone events; the answer holds the signing secret, shown once',
+      ...ops,
+      body: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        properties: {
+          url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http:// or https://' },
+          events: { type: 'array', items: eventType, minItems: 1, uniqueItems: true, default: ['*'] },
+          description: { type: 'string', maxLength: 500 },
+          secret: { type: 'string', minLength: 16, maxLength: 256, description: 'defaults to 32 random bytes, base64url' },
+          enabled: { type: 'boolean', default: true }
+        }
+      },
+      response: {
+        201: { type: 'object', properties: { ...subscriptionProperties, secret: { type: 'string' } } }
+      }
+    }
+  }, async (request, reply) => {
+    const { url, events, description = null, enabled } = request.body
+    const href = httpUrl(url)
+    if (href === undefined) throw new Errors.BadShape('url must be an http:// or https:// URL')
+    const secret = request.body.secret ?? newSecret()
+    const subscription = await insertSubscription(app.db.sql, {
+      id: randomUUID(),
+      url: href,
+      secret,
+      events: events.includes('*') ? ['*'] : events,
+      description,
+      enabled,
+      createdAt: new Date(app.now())
+    })
+    return await reply.code(201).send({ ...subscription, secret })
+  })
+
+  app.get('/api/webhooks', {
+    schema: { tags: ['webhooks'], summary: 'Every webhook subscription (without secrets)', ...ops, response: { 200: listOf(subscriptionSchema) } }
+  }, async () => ({ items: await selectSubscriptions(app.db.sql) }))
+
+  app.delete<{ Params: { id: string } }>('/api/webhooks/:id', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Unsubscribe: stops deliveries and deletes the delivery log',
+      ...ops,
+      params: uuidParams,
+      response: { 204: { type: 'null' } }
+    }
+  }, async (request, reply) => {
+    if (!await deleteSubscription(app.db.sql, request.params.id)) throw new Errors.NotFound('webhook', request.params.id)
+    return await reply.code(204).send()
+  })
+
+  app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/api/webhooks/:id/deliveries', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'The delivery log: one entry per event, with its attempts, newest first',
+      ...ops,
+      params: uuidParams,
+      querystring: {
+        type: 'object',
+        properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } }
+      },
+      response: { 200: listOf(deliverySchema) }
+    }
+  }, async (request) => {
+    const subscription = await find(request.params.id)
+    return { items: await selectDeliveries(app.db.sql, subscription.id, request.query.limit) }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/webhooks/:id/test', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Send a ping event to this subscription now',
+      ...ops,
+      params: uuidParams,
+      response: { 202: { type: 'object', properties: { eventId: { type: 'string' }, deliveryId: { type: 'string' } } } }
+    }
+  }, async (request, reply) => {
+    const subscription = await find(request.params.id)
+    if (!subscription.enabled) throw new Errors.WrongState(`webhook "${subscription.id}" is disabled`)
+    const now = app.now()
+    const eventId = randomUUID()
+    const deliveryId = await insertPing(app.db.sql, {
+      eventId,
+      subscriptionId: subscription.id,
+      now,
+      payload: { id: eventId, type: 'ping', occurredAt: new Date(now).toISOString(), webhook: { id: subscription.id } }
+    })
+    // deleted or disabled meanwhile
+    if (deliveryId === undefined) throw new Errors.NotFound('webhook', subscription.id)
+    app.webhooks.wake()
+    return await reply.code(202).send({ eventId, deliveryId })
+  })
+
+  app.post<{ Params: { id: string } }>('/api/webhooks/deliveries/:id/retry', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Queue a failed delivery again, for one more attempt now',
+      ...ops,
+      params: uuidParams,
+      response: { 202: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } } }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    const previous = await requeueFailed(app.db.sql, id, app.now())
+    if (previous === undefined) throw new Errors.NotFound('webhook delivery', id)
+    if (previous !== 'failed') throw new Errors.WrongState(`webhook delivery "${id}" is ${previous}; only a failed one can be retried`)
+    app.webhooks.wake()
+    return await reply.code(202).send({ id, status: 'pending' })
+  })
+}
+
+/** The URL in its normal form, if it is http(s); undefined if not. */
+function httpUrl (value: string): string | undefined {
+  try {
+    const { protocol, hostname, href } = new URL(value)
+    return (protocol === 'http:' || protocol === 'https:') && hostname !== '' ? href : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export default webhooks

@@ -1,0 +1,153 @@
+import { claimDueDeliveries, fanOutEvents, recordAttempt, type AttemptOutcome, type DueDelivery } from '../db/queries/webhook-dispatch.js'
+import type { Sql } from '../db/sql.js'
+import { retryDelayMs, shouldRetry } from './backoff.js'
+import { postWebhook } from './send.js'
+
+export interface DispatcherLog {
+  info: (object: object, message: string) => void
+  warn: (object: object, message: string) => void
+  debug: (object: object, message: string) => void
+}
+
+export interface DispatcherOptions {
+  sql: Sql
+  now: () => number
+  log: DispatcherLog
+  /** How long to sleep between rounds when nothing wakes the dispatcher earlier. */
+  pollMs: number
+  /** Per request. */
+  timeoutMs: number
+  /** The first retry's delay (see backoff.ts). */
+  retryBaseMs: number
+  /** Events fanned out, and deliveries sent concurrently, per query. */
+  batchSize?: number
+}
+
+/** A round goes on while there is a full batch to do, but at most this many batches before sleeping. */
+const MAX_BATCHES_PER_ROUND = 10
+/** Slack on top of the request timeout before a claimed delivery may be taken by another instance. */
+const LEASE_SLACK_MS = 10_000
+
+/**
+ * Moves events from the outbox to the receivers. One loop per instance: fan new events out into
+ * deliveries, claim the due ones, POST them, record how each went; then sleep until the next poll
+ * or until woken (a milestone was committed here, a ping or a retry was asked for).
+ *
+ * Everything it knows is in the database, so it can stop at any moment and start again, here or on
+ * another instance. A database that goes away is logged and tried again on the next round.
+ */
+export class Dispatcher {
+  private readonly batchSize: number
+  private readonly shutdown = new AbortController()
+  private running: Promise<void> | undefined
+  private stopped = false
+  private woken = false
+  private interruptSleep: (() => void) | undefined
+  /** The last database problem logged at warn, so an outage is one line, not one per poll. */
+  private lastProblem: string | undefined
+
+  constructor (private readonly options: DispatcherOptions) {
+    this.batchSize = options.batchSize ?? 50
+  }
+
+  start (): void {
+    if (this.running !== undefined || this.stopped) return
+    this.running = this.loop()
+  }
+
+  /** Runs a round now instead of at the next poll. */
+  wake (): void {
+    this.woken = true
+    this.interruptSleep?.()
+  }
+
+  /** Stops polling and interrupts requests in flight (recorded as failed attempts, retried later). */
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.shutdown.abort()
+    this.interruptSleep?.()
+    await this.running
+  }
+
+  private async loop (): Promise<void> {
+    while (!this.stopped) {
+      this.woken = false
+      await this.round()
+      if (!this.stopped && !this.woken) await this.sleep(this.options.pollMs)
+    }
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.interruptSleep = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.interruptSleep = done
+    })
+  }
+
+  /** One round; never throws. */
+  async round (): Promise<void> {
+    const { sql, now, timeoutMs } = this.options
+    try {
+      for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopped; batch++) {
+        if (await fanOutEvents(sql, now(), this.batchSize) < this.batchSize) break
+      }
+      for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopped; batch++) {
+        const due = await claimDueDeliveries(sql, now(), timeoutMs + LEASE_SLACK_MS, this.batchSize)
+        await Promise.all(due.map(async (delivery) => { await this.deliver(delivery) }))
+        if (due.length < this.batchSize) break
+      }
+      if (this.lastProblem !== undefined) {
+        this.options.log.info({}, 'webhook dispatcher reaches the database again')
+        this.lastProblem = undefined
+      }
+    } catch (error) {
+      this.databaseProblem(error)
+    }
+  }
+
+  private async deliver (delivery: DueDelivery): Promise<void> {
+    const { sql, now, log, timeoutMs, retryBaseMs } = this.options
+    const response = await postWebhook({
+      url: delivery.url,
+      secret: delivery.secret,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      body: delivery.body,
+      timestamp: Math.floor(now() / 1000),
+      timeoutMs,
+      signal: this.shutdown.signal
+    })
+    const at = now()
+    let outcome: AttemptOutcome
+    if (response.ok) {
+      outcome = { kind: 'delivered', statusCode: response.statusCode ?? 0 }
+    } else if (shouldRetry(delivery.attempt)) {
+      outcome = { kind: 'retry', statusCode: response.statusCode, error: response.error ?? 'failed', nextAttemptAt: at + retryDelayMs(delivery.attempt, retryBaseMs) }
+      log.debug({ delivery: delivery.id, url: delivery.url, attempt: delivery.attempt, reason: response.error }, 'webhook delivery failed; will retry')
+    } else {
+      outcome = { kind: 'failed', statusCode: response.statusCode, error: response.error ?? 'failed' }
+      log.warn({ delivery: delivery.id, url: delivery.url, attempts: delivery.attempt, reason: response.error }, 'webhook delivery failed for good')
+    }
+    try {
+      await recordAttempt(sql, delivery.id, at, outcome)
+    } catch (error) {
+      // the lease runs out and the delivery is tried again: at least once, never lost
+      this.databaseProblem(error)
+    }
+  }
+
+  private databaseProblem (error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error)
+    if (reason === this.lastProblem) {
+      this.options.log.debug({ reason }, 'webhook dispatcher still cannot use the database; will retry')
+      return
+    }
+    this.lastProblem = reason
+    this.options.log.warn({ reason }, 'webhook dispatcher cannot use the database; will retry')
+  }
+}
