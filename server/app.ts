@@ -8,6 +8,8 @@ import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
 import dbPlugin from './plugins/db.js'
 import deviceStatsPlugin from './plugins/device-stats.js'
+import etaPlugin from './plugins/eta.js'
+import exceptionsPlugin from './plugins/exceptions.js'
 import latestPositionsPlugin from './plugins/latest-positions.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -17,7 +19,9 @@ import webhooksPlugin from './plugins/webhooks.js'
 import custodyRoutes from './routes/custody.js'
 import dashboardRoutes from './routes/dashboard.js'
 import geofenceRoutes from './routes/geofences.js'
+import kpiRoutes from './routes/kpis.js'
 import deviceRoutes from './routes/devices.js'
+import exceptionRoutes from './routes/exceptions.js'
 import healthRoutes from './routes/health.js'
 import ingestRoutes from './routes/ingest.js'
 import liveRoutes from './routes/live.js'
@@ -81,6 +85,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)
+  await app.register(exceptionsPlugin, config.exceptions)
+  await app.register(etaPlugin, config.eta)
   await app.register(livePlugin, { tickMs: config.liveTickMs })
   await app.register(webhooksPlugin, {
     pollMs: config.webhookPollMs,
@@ -111,6 +117,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(webhookRoutes)
   await app.register(custodyRoutes)
   await app.register(geofenceRoutes)
+  await app.register(exceptionRoutes)
+  await app.register(kpiRoutes, { refreshMs: config.kpiRefreshMs })
   await app.register(trackRoutes)
   await app.register(ingestRoutes)
   await app.register(liveRoutes)

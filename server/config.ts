@@ -29,6 +29,12 @@ export interface Config {
   webhookRetryBaseMs: number
   /** Geofence rules: the band beyond a fence's edge that proves nothing, the time a crossing must hold, the worst usable accuracy. */
   geofence: { hysteresisM: number, minDwellMs: number, maxAccuracyM: number }
+  /** When the tracking engine raises exceptions; see server/tracking/exceptions.ts. */
+  exceptions: { sweepMs: number, stallSlaMs: number, customsSlaMs: number, vehicleSilentMs: number }
+  /** ETAs: how often they are recomputed, how far one must move to be pushed to the buyer, time spent at each stop. */
+  eta: { sweepMs: number, pushThresholdMs: number, serviceMs: number }
+  /** Plain PostgreSQL: how often the KPI view is refreshed (TimescaleDB keeps it current itself). */
+  kpiRefreshMs: number
   /** MQTT over TLS, when a certificate is configured. */
   mqttTls: { port: number, certFile: string, keyFile: string } | undefined
 }
@@ -71,6 +77,18 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
       minDwellMs: read.integer('GEOFENCE_DWELL_MS', 30_000, 0, 3_600_000),
       maxAccuracyM: read.integer('GEOFENCE_MAX_ACCURACY_M', 100, 1, 100_000)
     },
+    exceptions: {
+      sweepMs: read.integer('EXCEPTION_SWEEP_MS', 15_000, 10, 3_600_000),
+      stallSlaMs: read.integer('STALL_SLA_MS', 48 * 3_600_000, 60_000, 365 * 86_400_000),
+      customsSlaMs: read.integer('CUSTOMS_SLA_MS', 72 * 3_600_000, 60_000, 365 * 86_400_000),
+      vehicleSilentMs: read.integer('VEHICLE_SILENT_MS', 15 * 60_000, 1000, 7 * 86_400_000)
+    },
+    eta: {
+      sweepMs: read.integer('ETA_SWEEP_MS', 5000, 10, 3_600_000),
+      pushThresholdMs: read.integer('ETA_PUSH_THRESHOLD_MS', 120_000, 0, 86_400_000),
+      serviceMs: read.integer('STOP_SERVICE_MS', 180_000, 0, 3_600_000)
+    },
+    kpiRefreshMs: read.integer('KPI_REFRESH_MS', 60_000, 100, 86_400_000),
     mqttTls: undefined
   }
   const certFile = read.optional('TLS_CERT_FILE')

@@ -12,12 +12,16 @@ interface PublicTracking {
   status: { code: string, label: string, time: string } | null
   destination: { city: string, country: string }
   cashOnDelivery: { amount: string, currency: string } | null
+  eta: Eta | null
   milestones: PublicMilestone[]
 }
+
+interface Eta { time: string, basis: 'route' | 'lane' }
 
 type TrackFrame =
   | { type: 'snapshot', tracking: PublicTracking }
   | { type: 'milestones', milestones: PublicMilestone[] }
+  | { type: 'eta', eta: Eta }
 
 const token = decodeURIComponent(window.location.pathname.split('/').pop() ?? '')
 let tracking: PublicTracking | undefined
@@ -28,6 +32,16 @@ function render (): void {
   $('#tracking-number').textContent = tracking.trackingNumber
   $('#status').textContent = tracking.status?.label ?? 'Waiting for the first update'
   $('#destination').textContent = `To ${tracking.destination.city}, ${tracking.destination.country}`
+  const { eta } = tracking
+  const delivered = tracking.status?.code === 'delivered'
+  $('#eta').hidden = eta === null || delivered
+  if (eta !== null) {
+    const when = new Date(eta.time)
+    // a van's route gives a time of day; a lane's history only a day
+    $('#eta').textContent = eta.basis === 'route'
+      ? `Expected around ${when.toLocaleTimeString(undefined, { timeStyle: 'short' })}`
+      : `Expected by ${when.toLocaleDateString(undefined, { dateStyle: 'medium' })}`
+  }
   const cod = tracking.cashOnDelivery
   $('#cod').hidden = cod === null
   if (cod !== null) {
@@ -76,6 +90,9 @@ async function main (): Promise<void> {
       const frame = message as TrackFrame
       if (frame.type === 'snapshot') {
         tracking = frame.tracking
+        render()
+      } else if (frame.type === 'eta') {
+        if (tracking !== undefined) tracking.eta = frame.eta
         render()
       } else {
         addMilestones(frame.milestones)

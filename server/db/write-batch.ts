@@ -5,6 +5,7 @@ import { upsertCrossings } from './queries/geofences.js'
 import { insertEvents } from './queries/insert-events.js'
 import { insertMilestones } from './queries/insert-milestones.js'
 import { insertOutbox } from './queries/insert-outbox.js'
+import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
 import { insertPositions } from './queries/insert-positions.js'
 import { insertReads } from './queries/insert-reads.js'
 import { insertRejects } from './queries/insert-rejects.js'
@@ -32,7 +33,16 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
     if (set.milestones.length > 0) await insertOutbox(sql, set.milestones)
     if (set.custody.length > 0) await upsertCustody(sql, set.custody)
+    const outcomes = parcelsWithOutcome(set)
+    if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)
     if (set.crossings.length > 0) await upsertCrossings(sql, set.crossings)
     if (set.rejects.length > 0) await insertRejects(sql, set.rejects)
   })
+}
+
+function parcelsWithOutcome (set: WriteSet): string[] {
+  if (set.milestones.length === 0) return []
+  const ids = new Set<string>()
+  for (const milestone of set.milestones) if (OUTCOME_CODES.has(milestone.code)) ids.add(milestone.parcelId)
+  return [...ids]
 }

@@ -11,9 +11,18 @@ export interface LivePosition {
   time: number
 }
 
+/** When a parcel should arrive: from its van's route while out for delivery, from its lane before. */
+export interface ParcelEta {
+  parcelId: string
+  /** ms since the Unix epoch */
+  eta: number
+  basis: 'route' | 'lane'
+}
+
 export type LiveEvent =
   | { kind: 'positions', positions: LivePosition[] }
   | { kind: 'milestones', milestones: MilestoneRow[] }
+  | { kind: 'etas', etas: ParcelEta[] }
 
 /**
  * How committed telemetry reaches the viewers of every instance. In process by default; a Redis

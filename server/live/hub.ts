@@ -1,5 +1,10 @@
 import type { MilestoneRow } from '../pipeline/write-set.js'
-import type { LiveBus, LiveEvent, LivePosition } from './bus.js'
+import type { LiveBus, LiveEvent, LivePosition, ParcelEta } from './bus.js'
+
+interface ParcelViewer {
+  onMilestones: (milestones: MilestoneRow[]) => void
+  onEta: (eta: ParcelEta) => void
+}
 
 /** [west, south, east, north] in degrees; west > east crosses the antimeridian. */
 export type BBox = [number, number, number, number]
@@ -44,7 +49,7 @@ export class LiveHub {
   private readonly latest = new Map<string, LivePosition>()
   private readonly moved = new Map<string, LivePosition>()
   private readonly ops = new Set<OpsSubscription>()
-  private readonly parcelViewers = new Map<string, Set<(milestones: MilestoneRow[]) => void>>()
+  private readonly parcelViewers = new Map<string, Set<ParcelViewer>>()
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
 
@@ -64,16 +69,17 @@ export class LiveHub {
     this.ops.delete(viewer as OpsSubscription)
   }
 
-  /** Calls back with each batch of new milestones of one parcel. Returns the unsubscribe. */
-  watchParcel (parcelId: string, onMilestones: (milestones: MilestoneRow[]) => void): () => void {
+  /** Calls back with each batch of new milestones of one parcel, and with each ETA that moved. Returns the unsubscribe. */
+  watchParcel (parcelId: string, onMilestones: (milestones: MilestoneRow[]) => void, onEta: (eta: ParcelEta) => void = () => {}): () => void {
     let viewers = this.parcelViewers.get(parcelId)
     if (viewers === undefined) {
       viewers = new Set()
       this.parcelViewers.set(parcelId, viewers)
     }
-    viewers.add(onMilestones)
+    const viewer = { onMilestones, onEta }
+    viewers.add(viewer)
     return () => {
-      viewers.delete(onMilestones)
+      viewers.delete(viewer)
       if (viewers.size === 0) this.parcelViewers.delete(parcelId)
     }
   }
@@ -112,13 +118,17 @@ export class LiveHub {
       }
       return
     }
+    if (event.kind === 'etas') {
+      for (const eta of event.etas) for (const viewer of this.parcelViewers.get(eta.parcelId) ?? []) viewer.onEta(eta)
+      return
+    }
     const byParcel = new Map<string, MilestoneRow[]>()
     for (const milestone of event.milestones) {
       if (!this.parcelViewers.has(milestone.parcelId)) continue
       byParcel.set(milestone.parcelId, [...(byParcel.get(milestone.parcelId) ?? []), milestone])
     }
     for (const [parcelId, milestones] of byParcel) {
-      for (const notify of this.parcelViewers.get(parcelId) ?? []) notify(milestones)
+      for (const viewer of this.parcelViewers.get(parcelId) ?? []) viewer.onMilestones(milestones)
     }
   }
 

@@ -58,6 +58,9 @@ const parcelSchema = {
       properties: { amount: { type: 'string' }, currency: { type: 'string' } }
     },
     trackingUrl: { type: 'string', description: 'the page to give the buyer; the link is the only key to it' },
+    originCountry: nullableString,
+    lastMilePartner: nullableString,
+    promisedBy: { type: ['string', 'null'], format: 'date-time' },
     createdAt: dateTime,
     aboard: {
       type: ['object', 'null'],
@@ -114,6 +117,9 @@ interface NewParcelBody {
   sscc?: string
   destination: Partial<Destination> & Pick<Destination, 'city' | 'country'>
   cashOnDelivery?: { amount: number, currency: string }
+  originCountry?: string
+  lastMilePartner?: string
+  promisedBy?: string
 }
 
 interface MilestoneBody {
@@ -211,6 +217,9 @@ const parcels: FastifyPluginAsync = async (app) => {
           epc: { type: 'string', pattern: '^([0-9A-Fa-f]{2}){2,62}$', description: 'the RFID tag on the parcel, hexadecimal' },
           sscc: { type: 'string', pattern: '^\\d{18}$', description: 'the SSCC on the parcel\'s label: matches any SSCC-96 tag that encodes it' },
           destination: destinationSchema,
+          originCountry: { ...countrySchema, description: 'where it ships from; with the destination country it names the lane' },
+          lastMilePartner: { type: 'string', minLength: 1, maxLength: 100, description: 'the local delivery partner, for KPIs' },
+          promisedBy: { ...dateTime, description: 'the delivery date promised to the buyer; on time means delivered by then' },
           cashOnDelivery: {
             type: 'object',
             required: ['amount', 'currency'],
@@ -225,7 +234,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 201: parcelSchema }
     }
   }, async (request, reply) => {
-    const { trackingNumber, epc, sscc, destination: d, cashOnDelivery } = request.body
+    const { trackingNumber, epc, sscc, destination: d, cashOnDelivery, originCountry = null, lastMilePartner = null, promisedBy } = request.body
     if (sscc !== undefined && !isValidSscc(sscc)) throw new Errors.BadShape(`SSCC ${sscc} has a wrong check digit`)
     const tagKey = epc === undefined ? null : gs1KeyOf(epc)
     if (sscc !== undefined && tagKey !== null && tagKey !== ssccKey(sscc)) {
@@ -251,6 +260,9 @@ const parcels: FastifyPluginAsync = async (app) => {
         },
         codAmount: cashOnDelivery?.amount ?? null,
         codCurrency: cashOnDelivery?.currency ?? null,
+        originCountry,
+        lastMilePartner,
+        promisedBy: promisedBy === undefined ? null : new Date(promisedBy),
         createdAt: new Date(app.now())
       })
     } catch (error) {

@@ -28,6 +28,11 @@ export const publicTrackingSchema = {
     },
     destination: { type: 'object', properties: { city: { type: 'string' }, country: { type: 'string' } } },
     cashOnDelivery: { type: ['object', 'null'], properties: { amount: { type: 'string' }, currency: { type: 'string' } } },
+    eta: {
+      type: ['object', 'null'],
+      description: 'when it should arrive: from the van\'s route while out for delivery ("route"), from how long the rest took on its lane before ("lane")',
+      properties: { time: { type: 'string', format: 'date-time' }, basis: { type: 'string', enum: ['route', 'lane'] } }
+    },
     milestones: { type: 'array', items: publicMilestoneSchema }
   }
 } as const
@@ -47,11 +52,12 @@ const track: FastifyPluginAsync = async (app) => {
     if (parcel === undefined) throw new Errors.NotFound('tracking link', token)
     return parcel
   }
-  const snapshot = async (parcel: ParcelRecord) => toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id))
+  const snapshot = async (parcel: ParcelRecord) => toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id), app.etas.get(parcel.id))
   const cache = new PublicViewCache()
   // a committed milestone changes what the buyer sees; on every instance, since it comes over the bus
   const unsubscribe = app.bus.subscribe((event) => {
     if (event.kind === 'milestones') for (const milestone of event.milestones) cache.forget(milestone.parcelId)
+    if (event.kind === 'etas') for (const eta of event.etas) cache.forget(eta.parcelId)
   })
   app.addHook('onClose', async () => { unsubscribe() })
 
@@ -72,7 +78,7 @@ const track: FastifyPluginAsync = async (app) => {
     websocket: true,
     schema: {
       tags: ['public tracking'],
-      summary: 'WebSocket: a snapshot, then each new milestone of the parcel as it is recorded',
+      summary: 'WebSocket: a snapshot, then each new milestone of the parcel as it is recorded, and its ETA whenever it moves by more than ETA_PUSH_THRESHOLD_MS',
       params: tokenParams
     }
   }, async (socket, request) => {
@@ -88,6 +94,8 @@ const track: FastifyPluginAsync = async (app) => {
         station: row.stationId === null ? null : registry.stations.get(row.stationId) ?? null
       })))
       if (milestones.length > 0) socket.send(JSON.stringify({ type: 'milestones', milestones }))
+    }, ({ eta, basis }) => {
+      socket.send(JSON.stringify({ type: 'eta', eta: { time: new Date(eta).toISOString(), basis } }))
     })
     socket.on('close', stop)
     // subscribe first, then read: a milestone committed in between arrives twice, never zero times

@@ -82,8 +82,18 @@ export interface ParcelRecord {
   destination: Destination
   codAmount: string | null
   codCurrency: string | null
+  /** ISO 3166-1 alpha-2; with the destination country it names the lane. */
+  originCountry: string | null
+  lastMilePartner: string | null
+  /** The delivery date promised to the buyer. */
+  promisedBy: Date | null
   createdAt: Date
   track: ParcelTrack
+}
+
+/** The lane a parcel travels: how long its steps normally take is learnt per lane. */
+export function laneOf (parcel: Pick<ParcelRecord, 'originCountry' | 'destination'>): string {
+  return `${parcel.originCountry ?? '*'}>${parcel.destination.country}`
 }
 
 export interface Destination {

@@ -77,6 +77,11 @@ export class Custody {
     return found
   }
 
+  /** Whether anything rides in a carrier: cheap enough for every fix. */
+  carries (carrier: CarrierRef): boolean {
+    return this.contents.has(carrier)
+  }
+
   /** Directly inside a carrier. */
   itemsIn (carrier: CarrierRef): ItemRef[] {
     return [...(this.contents.get(carrier) ?? [])]

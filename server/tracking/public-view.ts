@@ -15,6 +15,8 @@ export interface PublicTracking {
   status: { code: MilestoneCode, label: string, time: string } | null
   destination: { city: string, country: string }
   cashOnDelivery: { amount: string, currency: string } | null
+  /** When it should arrive: from the van's route while out for delivery, from the lane's history before. */
+  eta: { time: string, basis: 'route' | 'lane' } | null
   milestones: PublicMilestone[]
 }
 
@@ -22,7 +24,7 @@ export interface PublicTracking {
  * What a buyer holding the tracking link may see. Internal steps (sorted, loaded), ids, EPCs,
  * device ids, coordinates and the street address stay out.
  */
-export function toPublicTracking (parcel: ParcelRecord, timeline: readonly TimelineEntry[]): PublicTracking {
+export function toPublicTracking (parcel: ParcelRecord, timeline: readonly TimelineEntry[], eta?: { eta: number, basis: 'route' | 'lane' }): PublicTracking {
   const milestones = publicMilestones(timeline)
   const latest = milestones.at(-1)
   return {
@@ -32,6 +34,7 @@ export function toPublicTracking (parcel: ParcelRecord, timeline: readonly Timel
     cashOnDelivery: parcel.codAmount === null || parcel.codCurrency === null
       ? null
       : { amount: parcel.codAmount, currency: parcel.codCurrency },
+    eta: eta === undefined ? null : { time: new Date(eta.eta).toISOString(), basis: eta.basis },
     milestones
   }
 }

@@ -5,6 +5,8 @@ import { migrate } from '../../server/db/migrate.js'
 import { applyTimescalePolicies } from '../../server/db/policies.js'
 import { insertPositions } from '../../server/db/queries/insert-positions.js'
 import { insertReads } from '../../server/db/queries/insert-reads.js'
+import { selectKpis } from '../../server/db/queries/kpis.js'
+import { rewriteOutcomes } from '../../server/db/queries/outcomes.js'
 import { insertRejects } from '../../server/db/queries/insert-rejects.js'
 import { upsertLatest } from '../../server/db/queries/upsert-latest.js'
 import type { Sql } from '../../server/db/sql.js'
@@ -35,12 +37,12 @@ describe('on TimescaleDB', () => {
   const jobs = async (): Promise<Array<{ job_id: number, table: string, proc: string, after: string }>> => await sql.query(
     `SELECT job_id, hypertable_name AS table, proc_name AS proc,
             coalesce(config ->> 'compress_after', config ->> 'drop_after') AS after
-       FROM timescaledb_information.jobs WHERE hypertable_name IS NOT NULL ORDER BY 2, 3`)
+       FROM timescaledb_information.jobs WHERE proc_name IN ('policy_compression', 'policy_retention') ORDER BY 2, 3`)
 
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {
@@ -48,6 +50,7 @@ describe('on TimescaleDB', () => {
       'SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables ORDER BY 1')
     expect(hypertables).toEqual([
       { hypertable_name: 'ingest_rejects', compression_enabled: false },
+      { hypertable_name: 'parcel_outcomes', compression_enabled: false },
       { hypertable_name: 'positions', compression_enabled: true },
       { hypertable_name: 'rfid_reads', compression_enabled: true }
     ])
@@ -115,5 +118,28 @@ describe('on TimescaleDB', () => {
     await sql.exec(`CALL run_job(${Number(job?.job_id)})`)
     const left = await sql.query<{ seq: string }>("SELECT seq::text FROM positions WHERE device_id = 'van-3' ORDER BY time")
     expect(left.map((row) => row.seq)).toEqual(['12', '11', '10'])
+  })
+
+  it('keeps delivery KPIs in a real-time continuous aggregate with a refresh policy', async () => {
+    const now = Date.now()
+    const parcels = [['11111111-1111-4111-8111-111111111111', 'K-1', 'FastMile'], ['22222222-2222-4222-8222-222222222222', 'K-2', 'FastMile']]
+    for (const [id, number, partner] of parcels) {
+      await sql.query(
+        `INSERT INTO parcels (id, tracking_number, public_token, status, status_at, dest_city, dest_country, origin_country, last_mile_partner, cod_amount, cod_currency)
+         VALUES ($1, $2, $2, 'info_received', now(), 'Bangkok', 'TH', 'CN', $3, 20, 'THB')`, [id, number, partner])
+    }
+    await sql.query(`INSERT INTO milestones (parcel_id, code, time, source, detail) VALUES
+      ($1, 'delivered', to_timestamp($3 / 1000.0), 'driver', '{"cod": {"amount": "20.00", "currency": "THB"}}'),
+      ($2, 'suspected_lost', to_timestamp($3 / 1000.0), 'engine', NULL)`, [parcels[0]?.[0], parcels[1]?.[0], now])
+    await rewriteOutcomes(sql, parcels.map(([id]) => id as string))
+    const day = new Date(Math.floor(now / DAY) * DAY)
+    // newer than the policy's end offset: read live from parcel_outcomes
+    const live = await selectKpis(sql, { from: day, to: new Date(day.getTime() + DAY), by: 'partner' })
+    expect(live).toEqual([expect.objectContaining({ key: 'FastMile', currency: 'THB', parcels: 2, delivered: 1, lost: 1, codExpected: '40.00', codCollected: '20.00' })])
+    const [policy] = await sql.query<{ job_id: number }>(
+      "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'")
+    expect(policy).toBeDefined()
+    await sql.exec("CALL refresh_continuous_aggregate('kpi_daily', NULL, NULL)")
+    expect(await selectKpis(sql, { from: day, to: new Date(day.getTime() + DAY), by: 'partner' })).toEqual(live)
   })
 })

@@ -151,7 +151,9 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/devices/{id}/events',
       'GET /api/devices/{id}/positions',
       'GET /api/devices/unknown',
+      'GET /api/exceptions',
       'GET /api/geofences',
+      'GET /api/kpis',
       'GET /api/milestone-codes',
       'GET /api/parcels',
       'GET /api/parcels/{id}',
@@ -191,7 +193,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(36 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(38 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -391,7 +393,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 36 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 38 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
@@ -742,6 +744,7 @@ describe('public tracking: what the buyer\'s link shows', () => {
       status: { code: 'arrived_at_facility', label: 'Arrived at facility', time: arrivedAt },
       destination: { city: 'Bangkok', country: 'TH' },
       cashOnDelivery: { amount: '450.00', currency: 'THB' },
+      eta: null,
       milestones: [
         { code: 'info_received', label: 'Shipment information received', time: parcel.createdAt, location: null },
         { code: 'arrived_at_facility', label: 'Arrived at facility', time: arrivedAt, location: { city: 'Bangkok', country: 'TH', timezone: 'Asia/Bangkok' } }

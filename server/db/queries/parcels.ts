@@ -20,11 +20,14 @@ interface ParcelRow {
   dest_lon: number | null
   cod_amount: string | null
   cod_currency: string | null
+  origin_country: string | null
+  last_mile_partner: string | null
+  promised_by: Date | null
   created_at: Date
 }
 
 const COLUMNS = `id, tracking_number, epc, gs1_key, public_token, status, status_at, dest_name, dest_address, dest_city,
-  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at`
+  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, origin_country, last_mile_partner, promised_by, created_at`
 
 function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecord {
   return {
@@ -46,6 +49,9 @@ function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecor
     },
     codAmount: row.cod_amount,
     codCurrency: row.cod_currency,
+    originCountry: row.origin_country,
+    lastMilePartner: row.last_mile_partner,
+    promisedBy: row.promised_by,
     createdAt: row.created_at,
     track: { recent }
   }
@@ -60,6 +66,9 @@ export interface NewParcel {
   destination: Destination
   codAmount: number | null
   codCurrency: string | null
+  originCountry: string | null
+  lastMilePartner: string | null
+  promisedBy: Date | null
   createdAt: Date
 }
 
@@ -69,15 +78,17 @@ export async function insertParcel (sql: Sql, parcel: NewParcel): Promise<Parcel
   const rows = await sql.query<ParcelRow>(
     `WITH parcel AS (
        INSERT INTO parcels (id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
-                            dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at, gs1_key)
-       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5, $15)
+                            dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at, gs1_key,
+                            origin_country, last_mile_partner, promised_by)
+       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5, $15, $16, $17, $18)
        RETURNING ${COLUMNS}
      ), first_milestone AS (
        INSERT INTO milestones (parcel_id, code, time, source) SELECT id, 'info_received', created_at, 'api' FROM parcel
      )
      SELECT * FROM parcel`,
     [parcel.id, parcel.trackingNumber, parcel.epc, parcel.token, parcel.createdAt, d.name, d.address, d.city,
-      d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency, parcel.gs1Key])
+      d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency, parcel.gs1Key,
+      parcel.originCountry, parcel.lastMilePartner, parcel.promisedBy])
   const row = rows[0] as ParcelRow
   return toRecord(row, [{ code: 'info_received', time: row.created_at.getTime(), stationId: null }])
 }
