@@ -36,8 +36,8 @@ export function moveItem (registry: Registry, deviceState: DeviceStateStore, ite
   return { outcome, milestones, custody: [{ item, carrier, since: context.time }] }
 }
 
-/** Where a vehicle is now: its tracker's newest fix. */
-export function vehiclePosition (registry: Registry, deviceState: DeviceStateStore, vehicleId: string | null): { lat: number, lon: number } | undefined {
+/** Where a vehicle is now, and since when: its tracker's newest fix. */
+export function vehiclePosition (registry: Registry, deviceState: DeviceStateStore, vehicleId: string | null): { lat: number, lon: number, time: number } | undefined {
   const deviceId = vehicleId === null ? null : registry.vehicles.get(vehicleId)?.deviceId ?? null
   return deviceId === null ? undefined : deviceState.positionOf(deviceId)
 }

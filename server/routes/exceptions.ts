@@ -59,14 +59,12 @@ const exceptions: FastifyPluginAsync = async (app) => {
       items: rows.map((row) => {
         const vehicleId = row.vehicleId ?? (row.parcel === null ? null : registry.custody.vehicleOf(parcelRef(row.parcel.id)))
         const live = vehiclePosition(registry, deviceState, vehicleId)
-        const deviceId = vehicleId === null ? null : registry.vehicles.get(vehicleId)?.deviceId ?? null
-        const liveTime = deviceId === null ? undefined : deviceState.positionOf(deviceId)?.time
         const m = row.lastMilestone
         return {
           ...row,
           ageSeconds: Math.max(0, Math.round(((row.clearedAt?.getTime() ?? now) - row.openedAt.getTime()) / 1000)),
-          lastPosition: live !== undefined && liveTime !== undefined
-            ? { lat: live.lat, lon: live.lon, time: new Date(liveTime).toISOString(), source: 'vehicle' }
+          lastPosition: live !== undefined
+            ? { lat: live.lat, lon: live.lon, time: new Date(live.time).toISOString(), source: 'vehicle' }
             : m !== null && m.lat !== null && m.lon !== null ? { lat: m.lat, lon: m.lon, time: m.time.toISOString(), source: 'milestone' } : null
         }
       })

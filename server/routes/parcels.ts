@@ -8,7 +8,7 @@ import { Errors } from '../errors.js'
 import type { Destination, ParcelRecord } from '../state/registry.js'
 import { ATTEMPT_REASONS, MILESTONE_CODES, MILESTONES, subtagOf, type MilestoneCode, type MilestoneDetail } from '../tracking/milestones.js'
 import { idOf, parcelRef } from '../tracking/custody.js'
-import { moveItem, record } from '../pipeline/custody-moves.js'
+import { moveItem, record, vehiclePosition } from '../pipeline/custody-moves.js'
 import { ATTEMPT_REASON_CODES, type AttemptReason } from '../../proto/types.js'
 import { driverEventJsonSchema } from '../../proto/json-schema.js'
 import { emptyWriteSet } from '../pipeline/write-set.js'
@@ -150,8 +150,7 @@ const parcels: FastifyPluginAsync = async (app) => {
   const whereIs = (parcelId: string) => {
     const carriers = registry.custody.carriersOf(parcelRef(parcelId))
     const vehicleId = registry.custody.vehicleOf(parcelRef(parcelId))
-    const deviceId = vehicleId === null ? null : registry.vehicles.get(vehicleId)?.deviceId ?? null
-    const position = deviceId === null ? undefined : app.hub.latestPosition(deviceId)
+    const position = vehiclePosition(registry, app.deviceState, vehicleId)
     return {
       aboard: vehicleId === null ? null : { vehicleId, via: carriers.slice(0, -1).map(idOf) },
       position: position === undefined ? null : { lat: position.lat, lon: position.lon, time: new Date(position.time).toISOString(), source: 'vehicle' }
