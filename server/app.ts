@@ -14,6 +14,7 @@ import latestPositionsPlugin from './plugins/latest-positions.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
+import rfidVisitsPlugin from './plugins/rfid-visits.js'
 import statePlugin from './plugins/state.js'
 import webhooksPlugin from './plugins/webhooks.js'
 import custodyRoutes from './routes/custody.js'
@@ -81,10 +82,11 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     databaseUrl,
     policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays }
   })
-  await app.register(statePlugin, { geofence: config.geofence })
+  await app.register(statePlugin, { geofence: config.geofence, rfidWindowMs: config.rfidWindowMs })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)
+  await app.register(rfidVisitsPlugin)
   await app.register(exceptionsPlugin, config.exceptions)
   await app.register(etaPlugin, config.eta)
   await app.register(livePlugin, { tickMs: config.liveTickMs })

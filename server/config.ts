@@ -33,6 +33,8 @@ export interface Config {
   exceptions: { sweepMs: number, stallSlaMs: number, customsSlaMs: number, vehicleSilentMs: number }
   /** ETAs: how often they are recomputed, how far one must move to be pushed to the buyer, time spent at each stop. */
   eta: { sweepMs: number, pushThresholdMs: number, serviceMs: number }
+  /** Reads of a tag at a reader this close together are one visit. */
+  rfidWindowMs: number
   /** Plain PostgreSQL: how often the KPI view is refreshed (TimescaleDB keeps it current itself). */
   kpiRefreshMs: number
   /** MQTT over TLS, when a certificate is configured. */
@@ -89,6 +91,7 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
       serviceMs: read.integer('STOP_SERVICE_MS', 180_000, 0, 3_600_000)
     },
     kpiRefreshMs: read.integer('KPI_REFRESH_MS', 60_000, 100, 86_400_000),
+    rfidWindowMs: read.integer('RFID_WINDOW_MS', 2000, 50, 600_000),
     mqttTls: undefined
   }
   const certFile = read.optional('TLS_CERT_FILE')

@@ -1,6 +1,7 @@
 import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
 import type { DeviceEvent } from '../../gateway/decoders/format.js'
 import type { Rejection } from '../../gateway/rejects.js'
+import type { Direction } from '../tracking/rfid-smoothing.js'
 import type { CustodyRow, FenceCrossing, MilestoneRow } from './write-set.js'
 
 /** A fix on its way through the pipeline; stages fill in what they attach. */
@@ -31,6 +32,8 @@ export interface ScanItem {
   parcelId: string | null
   /** A container's tag, when the EPC is a container's rather than a parcel's. */
   containerId: string | null
+  /** Set on the read that settled which way the tag passed a dock door's two sides. */
+  direction: Direction | null
   milestones: MilestoneRow[]
   custody: CustodyRow[]
 }

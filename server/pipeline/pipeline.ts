@@ -3,6 +3,7 @@ import type { Rejection } from '../../gateway/rejects.js'
 import type { DeviceStateStore } from '../state/device-state.js'
 import type { GeofenceStore } from '../state/geofences.js'
 import type { Registry } from '../state/registry.js'
+import type { TagVisits } from '../state/tag-visits.js'
 import { DUPLICATE, type DriverItem, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
 import { attachStationAndParcel, attachVehicle, checkAttribution } from './stages/attach.js'
 import { dedupeFixes, dedupeScans } from './stages/dedupe.js'
@@ -10,6 +11,7 @@ import { dedupeDriverEvents, driverMilestones } from './stages/driver-events.js'
 import { geofenceMilestones } from './stages/geofences.js'
 import { markLateFixes } from './stages/mark-late.js'
 import { scanMilestones } from './stages/scan-milestones.js'
+import { smoothReads } from './stages/smooth-reads.js'
 import { validateDriverEvent, validateEvent, validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
 import type { IngestStats } from './stats.js'
 import { emptyWriteSet, type WriteSet } from './write-set.js'
@@ -24,16 +26,17 @@ export interface PipelineStages {
 export interface StageDependencies {
   registry: Registry
   geofences: GeofenceStore
+  visits: TagVisits
   deviceState: DeviceStateStore
   limits: ValidationLimits
   gs1KeyOf: (epc: string) => string | null
 }
 
 /** The stages, in order. Later features add theirs here; a disabled one is simply not listed. */
-export function buildStages ({ registry, geofences, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
+export function buildStages ({ registry, geofences, visits, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
   return {
     fix: [validateFix(limits), checkAttribution(registry), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry), geofenceMilestones(registry, geofences, deviceState)],
-    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), scanMilestones(registry, deviceState)],
+    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), smoothReads(registry, visits), scanMilestones(registry, deviceState)],
     event: [validateEvent(limits)],
     driver: [validateDriverEvent(limits), dedupeDriverEvents(deviceState), driverMilestones(registry, deviceState)]
   }
@@ -72,7 +75,7 @@ export class Pipeline {
       this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false, effects: null }, this.stages.fix, set.fixes, outcome, deviceId)
     }
     for (const scan of message.scans) {
-      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, containerId: null, milestones: [], custody: [] }, this.stages.scan, set.scans, outcome, deviceId)
+      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, containerId: null, direction: null, milestones: [], custody: [] }, this.stages.scan, set.scans, outcome, deviceId)
     }
     for (const event of message.events) this.route<EventItem>({ event, receivedAt }, this.stages.event, set.events, outcome, deviceId)
     const driven: DriverItem[] = []

@@ -34,6 +34,7 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   const stages = buildStages({
     registry: app.registry,
     geofences: app.geofences,
+    visits: app.tagVisits,
     deviceState: app.deviceState,
     gs1KeyOf,
     limits: {

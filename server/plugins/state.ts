@@ -10,6 +10,7 @@ import { selectVehicles } from '../db/queries/vehicles.js'
 import { selectCrossings, selectGeofences } from '../db/queries/geofences.js'
 import { DeviceStateStore } from '../state/device-state.js'
 import { GeofenceStore } from '../state/geofences.js'
+import { TagVisits } from '../state/tag-visits.js'
 import type { GeofenceConfig } from '../tracking/geofence.js'
 import { Registry } from '../state/registry.js'
 
@@ -17,6 +18,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     registry: Registry
     geofences: GeofenceStore
+    /** Each tag's current visit at each reader. */
+    tagVisits: TagVisits
     deviceState: DeviceStateStore
     /** Each device's newest stored fix when the server started. */
     startupPositions: PositionRecord[]
@@ -24,7 +27,7 @@ declare module 'fastify' {
 }
 
 /** Rebuilds the in-memory registry and per-device state from the database. */
-export default fp<{ geofence: GeofenceConfig }>(async (app, { geofence }) => {
+export default fp<{ geofence: GeofenceConfig, rfidWindowMs: number }>(async (app, { geofence, rfidWindowMs }) => {
   const sql = app.db.sql
   const registry = new Registry()
   for (const device of await selectDevices(sql)) registry.putDevice(device)
@@ -45,6 +48,7 @@ export default fp<{ geofence: GeofenceConfig }>(async (app, { geofence }) => {
 
   app.decorate('registry', registry)
   app.decorate('geofences', geofences)
+  app.decorate('tagVisits', new TagVisits(rfidWindowMs))
   app.decorate('deviceState', deviceState)
   app.decorate('startupPositions', positions)
 }, { name: 'trackstream-state', dependencies: ['trackstream-db'] })

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { selectReaders, updateReaderVehicle, upsertReader } from '../db/queries/readers.js'
+import { selectVisits } from '../db/queries/rfid-visits.js'
 import { Errors } from '../errors.js'
 import type { AntennaMapping } from '../state/registry.js'
 import type { ScanMilestoneCode } from '../tracking/milestones.js'
@@ -14,7 +15,7 @@ const readerSchema = {
     name: nullableString,
     antennas: {
       type: 'array',
-      items: { type: 'object', properties: { port: { type: 'integer' }, milestone: { type: 'string' }, stationId: nullableString } }
+      items: { type: 'object', properties: { port: { type: 'integer' }, milestone: { type: 'string' }, stationId: nullableString, side: { type: 'string' } } }
     },
     vehicleId: { ...nullableString, description: 'the vehicle at this dock door: tags read as loaded go onto it, as unloaded come off it' },
     createdAt: dateTime
@@ -25,7 +26,7 @@ interface ReaderBody {
   stationId: string
   milestone: ScanMilestoneCode
   name?: string
-  antennas?: Array<{ port: number, milestone: ScanMilestoneCode, stationId?: string }>
+  antennas?: Array<{ port: number, milestone: ScanMilestoneCode, stationId?: string, side?: 'inner' | 'outer' }>
 }
 
 const readers: FastifyPluginAsync = async (app) => {
@@ -54,7 +55,12 @@ const readers: FastifyPluginAsync = async (app) => {
               type: 'object',
               required: ['port', 'milestone'],
               additionalProperties: false,
-              properties: { port: { type: 'integer', minimum: 1, maximum: 65535 }, milestone: scanMilestoneCode, stationId: idSchema }
+              properties: {
+                port: { type: 'integer', minimum: 1, maximum: 65535 },
+                milestone: scanMilestoneCode,
+                stationId: idSchema,
+                side: { type: 'string', enum: ['inner', 'outer'], description: 'a dock door\'s warehouse-side (inner) or truck-side (outer) antenna: with a vehicle at the door, a tag passing inner then outer is loaded onto it, outer then inner unloaded' }
+              }
             }
           }
         }
@@ -67,7 +73,7 @@ const readers: FastifyPluginAsync = async (app) => {
     if (device === undefined) throw new Errors.UnknownReference('device', deviceId)
     if (device.kind !== 'reader') throw new Errors.WrongKind(deviceId, 'reader')
     const { stationId, milestone, name = null } = request.body
-    const antennas: AntennaMapping[] = (request.body.antennas ?? []).map((a) => ({ port: a.port, milestone: a.milestone, stationId: a.stationId ?? null }))
+    const antennas: AntennaMapping[] = (request.body.antennas ?? []).map((a) => ({ port: a.port, milestone: a.milestone, stationId: a.stationId ?? null, ...(a.side === undefined ? {} : { side: a.side }) }))
     for (const id of [stationId, ...antennas.map((a) => a.stationId)]) {
       if (id !== null && !registry.stations.has(id)) throw new Errors.UnknownReference('station', id)
     }
@@ -99,6 +105,44 @@ const readers: FastifyPluginAsync = async (app) => {
     if (reader === undefined) throw new Errors.NotFound('reader', request.params.id)
     registry.putReader(reader)
     return reader
+  })
+
+  app.get<{ Querystring: { readerId?: string, parcel?: string, limit: number } }>('/api/rfid-visits', {
+    schema: {
+      tags: ['places'],
+      summary: 'Tag visits at readers, newest first: one row per tag, reader and visit however many reads it took, with which way it passed a dock door',
+      ...ops,
+      querystring: {
+        type: 'object',
+        properties: {
+          readerId: { type: 'string' },
+          parcel: { type: 'string', description: 'id or tracking number' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
+        }
+      },
+      response: {
+        200: listOf({
+          type: 'object',
+          properties: {
+            readerId: { type: 'string' },
+            epc: { type: 'string' },
+            parcelId: nullableString,
+            stationId: nullableString,
+            firstSeen: dateTime,
+            lastSeen: dateTime,
+            reads: { type: 'integer' },
+            peakRssi: { type: ['number', 'null'] },
+            antennas: { type: 'array', items: { type: 'integer' } },
+            direction: nullableString
+          }
+        })
+      }
+    }
+  }, async (request) => {
+    const { readerId, parcel, limit } = request.query
+    const parcelId = parcel === undefined ? undefined : registry.findParcel(parcel)?.id
+    if (parcel !== undefined && parcelId === undefined) throw new Errors.NotFound('parcel', parcel)
+    return { items: await selectVisits(app.db.sql, { readerId, parcelId, limit }) }
   })
 
   app.get('/api/readers', {

@@ -60,6 +60,8 @@ export interface AntennaMapping {
   milestone: ScanMilestoneCode
   /** null: the reader's station */
   stationId: string | null
+  /** A dock door's warehouse-side (inner) or truck-side (outer) antenna: the order a tag passes them says loading or unloading. */
+  side?: 'inner' | 'outer'
 }
 
 export interface VehicleRecord {

@@ -42,7 +42,7 @@ describe('on TimescaleDB', () => {
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }, { version: 11, flavour: 'timescaledb' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {
@@ -52,7 +52,8 @@ describe('on TimescaleDB', () => {
       { hypertable_name: 'ingest_rejects', compression_enabled: false },
       { hypertable_name: 'parcel_outcomes', compression_enabled: false },
       { hypertable_name: 'positions', compression_enabled: true },
-      { hypertable_name: 'rfid_reads', compression_enabled: true }
+      { hypertable_name: 'rfid_reads', compression_enabled: true },
+      { hypertable_name: 'rfid_visits', compression_enabled: false }
     ])
     const segmentBy = await sql.query<{ hypertable_name: string, attname: string }>(
       'SELECT hypertable_name, attname FROM timescaledb_information.compression_settings WHERE segmentby_column_index = 1 ORDER BY 1')
@@ -67,7 +68,8 @@ describe('on TimescaleDB', () => {
       ['positions', 'policy_compression', '7 days'],
       ['positions', 'policy_retention', '90 days'],
       ['rfid_reads', 'policy_compression', '7 days'],
-      ['rfid_reads', 'policy_retention', '90 days']
+      ['rfid_reads', 'policy_retention', '90 days'],
+      ['rfid_visits', 'policy_retention', '90 days']
     ])
     await applyTimescalePolicies(sql, { retentionDays: 90, compressAfterDays: 7 })
     expect(await jobs()).toEqual(first)
@@ -93,7 +95,7 @@ describe('on TimescaleDB', () => {
     await upsertLatest(sql, [live('van-1', now - 2000)])
     const latest = await sql.query<{ device_id: string, time: Date }>('SELECT device_id, time FROM device_latest ORDER BY 1')
     expect(latest.map((row) => [row.device_id, row.time.getTime()])).toEqual([['van-1', now - 1000], ['van-2', now - 1500]])
-    const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, gs1Key: null, stationId: null, parcelId: null, containerId: null, milestones: [], custody: [] }
+    const scan: ScanItem = { scan: { readerId: 'dock-1', antenna: 1, epc: 'AABBCCDD', rssi: -50, time: now }, receivedAt: now, gs1Key: null, stationId: null, parcelId: null, containerId: null, direction: null, milestones: [], custody: [] }
     await insertReads(sql, [scan, scan])
     await insertRejects(sql, [{ deviceId: 'van-1', topic: 'ts/v1/van-1/fix', receivedAt: now, reasons: ['malformed_json'], detail: 'x', payload: Buffer.from('{') }])
     const counts = await sql.query<{ reads: number, rejects: number }>(

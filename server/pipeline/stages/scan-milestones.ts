@@ -9,7 +9,8 @@ import type { ScanItem, Stage } from '../items.js'
 /**
  * A known tag read at a station records what that reader (or that antenna) means on the parcel.
  * At a dock door serving a vehicle, "loaded" and "unloaded" also move the parcel, or the container
- * with everything in it, onto or off that vehicle.
+ * with everything in it, onto or off that vehicle; at a door whose antennas have sides, the order
+ * a tag passed them decides which.
  */
 export function scanMilestones (registry: Registry, deviceState: DeviceStateStore): Stage<ScanItem> {
   return {
@@ -18,18 +19,24 @@ export function scanMilestones (registry: Registry, deviceState: DeviceStateStor
       const meaning = registry.meaningOf(item.scan.readerId, item.scan.antenna)
       const station = meaning === undefined ? undefined : registry.stations.get(meaning.stationId)
       if (meaning === undefined || station === undefined) return undefined
-      const vehicleId = registry.readers.get(item.scan.readerId)?.vehicleId ?? null
+      const reader = registry.readers.get(item.scan.readerId)
+      const vehicleId = reader?.vehicleId ?? null
       const tagged: ItemRef | null = item.parcelId !== null ? parcelRef(item.parcelId) : item.containerId !== null ? containerRef(item.containerId) : null
-      if (tagged !== null && vehicleId !== null && (meaning.milestone === 'loaded' || meaning.milestone === 'unloaded')) {
-        const onVehicle = registry.custody.vehicleOf(tagged) === vehicleId
-        // a tag read again and again at the door moves it once
-        if ((meaning.milestone === 'loaded') === onVehicle) return undefined
-        const moved = moveItem(registry, deviceState, tagged, meaning.milestone === 'loaded' ? vehicleRef(vehicleId) : null, {
-          time: item.scan.time, source: 'rfid', deviceId: item.scan.readerId, stationId: station.id
-        })
-        item.milestones = moved.milestones
-        item.custody = moved.custody
-        return undefined
+      if (tagged !== null && vehicleId !== null) {
+        // a door with inner and outer antennas says which way the tag went; otherwise the antenna's meaning does
+        const sided = reader?.antennas.some((antenna) => antenna.side !== undefined) === true
+        const loading = sided ? item.direction === null ? null : item.direction === 'loading' : meaning.milestone === 'loaded' ? true : meaning.milestone === 'unloaded' ? false : null
+        if (sided && loading === null) return undefined
+        if (loading !== null) {
+          // a tag read again and again at the door moves it once
+          if (loading === (registry.custody.vehicleOf(tagged) === vehicleId)) return undefined
+          const moved = moveItem(registry, deviceState, tagged, loading ? vehicleRef(vehicleId) : null, {
+            time: item.scan.time, source: 'rfid', deviceId: item.scan.readerId, stationId: station.id
+          })
+          item.milestones = moved.milestones
+          item.custody = moved.custody
+          return undefined
+        }
       }
       const parcel = item.parcelId === null ? undefined : registry.parcels.get(item.parcelId)
       if (parcel === undefined) return undefined
