@@ -14,6 +14,7 @@ type LatencyFile = Saved & { options: LatencyOptions, runs: LatencyRun[] }
 type ConnectionsFile = Saved & { options: { devices: number, everyS: number, durationS: number }, runs: ConnectionsRun[] }
 type RestFile = Saved & { options: { parcels: number, connections: number, durationS: number }, runs: RestRun[] }
 type RfidFile = Saved & { options: RfidOptions, run: RfidRun }
+type EngineFile = Saved & { options: IngestOptions, runs: { plain: IngestResult, engine: IngestResult } }
 
 const DIR = path.join(ROOT, 'bench/results')
 
@@ -42,6 +43,7 @@ export async function writeSummary (): Promise<string> {
   const connections = await load<ConnectionsFile>('connections')
   const rest = await load<RestFile>('rest')
   const rfid = await load<RfidFile>('rfid')
+  const engine = await load<EngineFile>('engine')
   const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine
   const lines: string[] = ['# trackstream bench results', '']
   if (machine !== undefined) {
@@ -79,6 +81,13 @@ export async function writeSummary (): Promise<string> {
     const aedes = connections.runs.find((r) => r.target === 'aedes alone')
     const met = held.connected >= 15_000 && rss <= 1536 && held.lost === 0
     lines.push(`| 15,000 device connections at 1 fix / 5 s, server RSS ≤ 1.5 GB | ${n(held.connected)} connected, ${n(held.fixesPerS)} fixes/s, trackstream RSS ${n(rss)} MiB (PostgreSQL ${n(held.usage.postgres?.rssMaxMiB)} MiB) | aedes alone RSS ${n(aedes?.usage['aedes alone']?.rssMaxMiB)} MiB | ${ratio(rss, aedes?.usage['aedes alone']?.rssMaxMiB ?? 0)} | ${mark(met)} |`)
+  }
+  const plain = engine?.runs.plain.runs[0]
+  const loaded = engine?.runs.engine.runs[0]
+  if (engine !== undefined && plain !== undefined && loaded !== undefined) {
+    const o = engine.options
+    const met = loaded.fixesPerSMean >= 20_000 && loaded.lost === 0 && loaded.fixesPerSMean >= 0.9 * plain.fixesPerSMean
+    lines.push(`| milestone work keeps pace: the durable ingest with the tracking engine loaded (${n(o.engine?.fences)} geofences, ${n((o.engine?.parcelsPerVehicle ?? 0) * o.devices)} parcels aboard) ≥ 20,000 fixes/s and ≥ 0.9 × without | ${n(loaded.fixesPerSMean)} fixes/s, ${n(loaded.lost)} lost, ${n(loaded.milestonesPerS)} milestones/s from geofence crossings, ack p99 ${n(loaded.fleet.ackLatencyMs.p99)} ms, PostgreSQL CPU ${loaded.usage.postgres?.cpuPercent ?? '–'} % | without the engine ${n(plain.fixesPerSMean)} fixes/s, ack p99 ${n(plain.fleet.ackLatencyMs.p99)} ms, PostgreSQL CPU ${plain.usage.postgres?.cpuPercent ?? '–'} % | ${ratio(loaded.fixesPerSMean, plain.fixesPerSMean)} | ${mark(met)} |`)
   }
   const hello = rest?.runs.find((r) => r.target.startsWith('fastify'))
   const tracking = rest?.runs.find((r) => r.target.startsWith('public tracking'))

@@ -16,6 +16,8 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
   ingest        fleet → broker → database, against aedes alone and Mosquitto, plus raw COPY
                 --devices 5000 --hz 0.84 --fixes 5 --qos 1 --seconds 60 --format json --window 8
                 --only aedes,mosquitto,trackstream --name ingest
+  engine        the durable ingest twice in one run: plain, and with the tracking engine loaded
+                (--fences 20 geofences on the route, --parcels 10 aboard each vehicle, out for delivery)
   latency       publish → ops WebSocket frame latency, against a bare ws broadcast
                 --devices 2000 --hz 1 --fixes 5 --viewers 1000 --seconds 60 --tick 20
   connections   many idle devices: memory and connect time, against aedes alone and Mosquitto
@@ -48,7 +50,8 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string' },
     readers: { type: 'string' },
     reads: { type: 'string' },
-    buyers: { type: 'string' }
+    buyers: { type: 'string' },
+    fences: { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -71,6 +74,12 @@ const scenarios: Record<string, () => Promise<void>> = {
   ingest: async () => {
     const options = ingestOptions()
     await save(values.name ?? 'ingest', { options, ...await ingest(options, log) })
+  },
+  engine: async () => {
+    const plain = ingestOptions({ only: ['trackstream'] })
+    const loaded = ingestOptions({ only: ['trackstream'], engine: { fences: num(values.fences, 20), parcelsPerVehicle: num(values.parcels, 10) } })
+    const runs = { plain: await ingest(plain, log), engine: await ingest(loaded, log) }
+    await save('engine', { options: loaded, database: runs.plain.database, runs })
   },
   latency: async () => {
     const options = {
@@ -112,7 +121,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       ['ingest-single-fix', ingestOptions({ hz: 4, fixesPerMessage: 1, durationS: 30 })]
     ]
     for (const [name, options] of runs) await save(name, { options, ...await ingest(options, log) })
-    for (const name of ['latency', 'connections', 'rest', 'rfid']) await scenarios[name]?.()
+    for (const name of ['engine', 'latency', 'connections', 'rest', 'rfid']) await scenarios[name]?.()
     log(`wrote ${await writeSummary()}`)
   }
 }

@@ -69,6 +69,42 @@ export async function seedTrackers (db: BenchDatabase, count: number): Promise<s
   return Array.from({ length: count }, (_, i) => `bench-${i}`)
 }
 
+/**
+ * The tracking engine's working set: `fences` station geofences on the fleet's route (some of
+ * them polygons), and `perVehicle` parcels aboard each vehicle, out for delivery, so every
+ * crossing gives milestones and every sweep has parcels to look at.
+ */
+export async function seedEngine (db: BenchDatabase, vehicles: number, perVehicle: number, fences: number, route: Array<{ lat: number, lon: number }>): Promise<void> {
+  const centres = Array.from({ length: fences }, (_, k) => {
+    const point = route[(k * 13) % route.length] as { lat: number, lon: number }
+    const shift = (k % 100) * 0.001
+    return { lat: point.lat + shift, lon: point.lon + shift }
+  })
+  await db.pool.query(
+    `INSERT INTO stations (id, name, kind, lat, lon, city, country)
+     SELECT 'F' || k, 'Hub ' || k, 'hub', lat, lon, 'Poreč', 'HR' FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lat, lon, k)`,
+    [centres.map((c) => c.lat), centres.map((c) => c.lon)])
+  const shapes = centres.map((c, k) => k % 4 === 3
+    ? { type: 'polygon', ring: [[c.lon - 0.002, c.lat - 0.0015], [c.lon + 0.002, c.lat - 0.0015], [c.lon + 0.002, c.lat + 0.0015], [c.lon - 0.002, c.lat + 0.0015]] }
+    : { type: 'circle', lat: c.lat, lon: c.lon, radiusM: 150 })
+  await db.pool.query(
+    `INSERT INTO geofences (id, name, kind, station_id, shape, on_enter, on_exit)
+     SELECT 'F' || k, 'Hub ' || k, 'station', 'F' || k, shape, 'arrived_at_facility', 'departed_facility'
+       FROM unnest($1::jsonb[]) WITH ORDINALITY AS t(shape, k)`,
+    [shapes.map((shape) => JSON.stringify(shape))])
+  await db.pool.query(
+    `WITH p AS (
+       INSERT INTO parcels (id, tracking_number, public_token, status, status_at, dest_city, dest_country, dest_lat, dest_lon, origin_country)
+       SELECT gen_random_uuid(), 'E' || n, md5(random()::text) || md5(n::text), 'out_for_delivery', now() - interval '1 hour', 'Pula', 'HR',
+              44.87 + (n % 100) / 1000.0, 13.85, 'CN'
+         FROM generate_series(0, $1::int * $2::int - 1) n
+       RETURNING id, substr(tracking_number, 2)::int / $2::int AS vehicle)
+     INSERT INTO custody (item, carrier, since) SELECT 'parcel:' || id, 'vehicle:V' || vehicle, now() - interval '1 hour' FROM p`,
+    [vehicles, perVehicle])
+  await db.pool.query(
+    `INSERT INTO milestones (parcel_id, code, time, source) SELECT id, 'out_for_delivery', status_at, 'api' FROM parcels WHERE tracking_number LIKE 'E%'`)
+}
+
 export interface ReaderSetup {
   ids: string[]
   /** the EPCs each reader will see, aligned with ids */

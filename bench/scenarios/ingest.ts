@@ -2,7 +2,8 @@ import { copyRows } from '../baselines/pg-copy.js'
 import { Fleet, type FleetResult } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
 import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
-import { benchDatabase, countRows, DEVICE_SECRET, seedTrackers, startAedesAlone, startMosquitto, startTrackstream, type Target } from '../lib/stage.js'
+import { loadRoute } from '../lib/routes.js'
+import { benchDatabase, countRows, DEVICE_SECRET, seedEngine, seedTrackers, startAedesAlone, startMosquitto, startTrackstream, type Target } from '../lib/stage.js'
 
 export interface IngestOptions {
   devices: number
@@ -14,6 +15,8 @@ export interface IngestOptions {
   window: number
   /** which targets to run, e.g. ['trackstream'] while iterating; all by default */
   only: string[] | null
+  /** load the tracking engine: geofences on the route and parcels aboard every vehicle */
+  engine?: { fences: number, parcelsPerVehicle: number }
 }
 
 export interface TargetRun {
@@ -28,6 +31,8 @@ export interface TargetRun {
   committedPerS: number | null
   /** acknowledged fixes missing from the database: must be 0 */
   lost: number | null
+  /** milestones recorded per second (geofence crossings, with the engine loaded) */
+  milestonesPerS?: number | null
   fleet: FleetResult
   usage: Record<string, ProcessUsage>
   /** trackstream's own view (from /metrics): commits, their sizes and durations, refusals */
@@ -35,6 +40,12 @@ export interface TargetRun {
 }
 
 const WARMUP_S = 5
+
+/**
+ * The simulated vans drive a route point per fix, about 110 m/s, so they pass a 300 m fence in a
+ * couple of seconds: a one-second dwell lets their crossings count, as a 30 s dwell would for a real van.
+ */
+const ENGINE_ENV = { GEOFENCE_DWELL_MS: '1000', GEOFENCE_HYSTERESIS_M: '10' }
 
 /** The same fleet, plan and machine against the broker alone, Mosquitto, and trackstream. */
 export interface IngestResult {
@@ -48,6 +59,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
   const db = await benchDatabase('trackstream_bench')
   try {
     const ids = await seedTrackers(db, options.devices)
+    if (options.engine !== undefined) await seedEngine(db, options.devices, options.engine.parcelsPerVehicle, options.engine.fences, loadRoute())
     const plan: RunPlan = {
       durationMs: options.durationS * 1000,
       hz: options.hz,
@@ -59,7 +71,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
     }
     const runs: TargetRun[] = []
     const starters: Array<[string, () => Promise<Target | null>]> = [
-      ['aedes', startAedesAlone], ['mosquitto', startMosquitto], ['trackstream', async () => await startTrackstream(db.url)]
+      ['aedes', startAedesAlone], ['mosquitto', startMosquitto], ['trackstream', async () => await startTrackstream(db.url, options.engine === undefined ? {} : ENGINE_ENV)]
     ]
     for (const [name, start] of starters) {
       if (options.only !== null && !options.only.includes(name)) continue
@@ -71,6 +83,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
       log(`${target.name}: connecting ${options.devices} devices`)
       const fleet = await Fleet.connect(target.host, target.mqttPort, ids, DEVICE_SECRET)
       const before = target.name === 'trackstream' ? await countRows(db, 'positions') : 0
+      const milestonesBefore = target.name === 'trackstream' ? await countRows(db, 'milestones') : 0
       const groups = [
         { name: target.name, pids: () => [target.pid] },
         { name: 'load generator', pids: () => fleet.pids },
@@ -85,6 +98,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
       fleet.close()
       await target.stop()
       const committed = target.name === 'trackstream' ? await countRows(db, 'positions') - before : null
+      const milestones = target.name === 'trackstream' ? await countRows(db, 'milestones') - milestonesBefore : null
       const steady = result.ackedPerSecond.slice(WARMUP_S, options.durationS)
       runs.push({
         target: target.name,
@@ -94,6 +108,7 @@ export async function ingest (options: IngestOptions, log: (line: string) => voi
         fixesPerSMin: Math.min(...steady),
         committedPerS: committed === null ? null : Math.round(committed / options.durationS),
         lost: committed === null || options.qos === 0 ? null : Math.max(0, result.ackedFixes - committed),
+        milestonesPerS: milestones === null ? null : Math.round(milestones / options.durationS),
         fleet: result,
         usage,
         commits

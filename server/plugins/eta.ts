@@ -7,13 +7,14 @@ import { etaMoved, laneEta, nextSpeed, NO_SPEED, routeEta, type SpeedAverage } f
 import { lastProgress } from '../tracking/exceptions.js'
 import { expectedRemainingMs } from '../tracking/lane-stats.js'
 import { MILESTONES } from '../tracking/milestones.js'
+import { cooperative } from '../util/yield.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Each parcel's current ETA, as last pushed. */
     etas: ReadonlyMap<string, ParcelEta>
     /** Recomputes every ETA now; the timer does it every ETA_SWEEP_MS. */
-    sweepEtas: () => void
+    sweepEtas: () => Promise<void>
   }
 }
 
@@ -43,10 +44,13 @@ export default fp<EtaPluginOptions>(async (app, options) => {
     }
   })
 
-  const sweep = (): void => {
+  // a sweep looks at every vehicle and parcel: it gives the event loop back every few milliseconds
+  const sweep = async (): Promise<void> => {
     const now = app.now()
     const next = new Map<string, ParcelEta>()
+    const pause = cooperative()
     for (const vehicle of registry.vehicles.values()) {
+      await pause()
       const at = vehicle.deviceId === null ? undefined : deviceState.positionOf(vehicle.deviceId)
       if (at === undefined) continue
       const stops = deliveryOrder(at, registry.custody.parcelsIn(vehicleRef(vehicle.id)).flatMap((id) => {
@@ -60,6 +64,7 @@ export default fp<EtaPluginOptions>(async (app, options) => {
       })
     }
     for (const parcel of registry.parcels.values()) {
+      await pause()
       if (next.has(parcel.id) || MILESTONES[parcel.status].final) continue
       const progress = lastProgress(parcel.track.recent)
       const remaining = progress === undefined ? undefined : expectedRemainingMs(app.laneStats, laneOf(parcel), progress.code, 'delivered', { minSamples: 5 })
@@ -76,12 +81,13 @@ export default fp<EtaPluginOptions>(async (app, options) => {
     if (moved.length > 0) app.bus.publish({ kind: 'etas', etas: moved })
   }
 
+  let running = false
   const timer = setInterval(() => {
-    try {
-      sweep()
-    } catch (error) {
-      app.log.warn({ err: error }, 'ETA sweep failed; the next one will retry')
-    }
+    if (running) return
+    running = true
+    sweep()
+      .catch((error: Error) => { app.log.warn({ err: error }, 'ETA sweep failed; the next one will retry') })
+      .finally(() => { running = false })
   }, options.sweepMs).unref()
   app.decorate('etas', etas)
   app.decorate('sweepEtas', sweep)

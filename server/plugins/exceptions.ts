@@ -6,6 +6,7 @@ import { laneOf, type ParcelRecord } from '../state/registry.js'
 import { vehicleRef } from '../tracking/custody.js'
 import { exceptionsOf, RAISED_CODES, type ExceptionRules } from '../tracking/exceptions.js'
 import { buildLaneStats, recordDuration, recordTimeline, type LaneStats } from '../tracking/lane-stats.js'
+import { cooperative } from '../util/yield.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -62,7 +63,9 @@ export default fp<ExceptionsPluginOptions>(async (app, options) => {
     const toOpen: NewException[] = []
     const toClear: string[] = []
     const milestones: MilestoneRow[] = []
+    const pause = cooperative()
     for (const parcel of registry.parcels.values()) {
+      await pause()
       const held = exceptionsOf(parcel.track.recent, laneOf(parcel), now, stats, rules)
       const known = open.get(parcel.id)
       for (const raised of held) {
@@ -76,6 +79,7 @@ export default fp<ExceptionsPluginOptions>(async (app, options) => {
       for (const [kind, id] of known ?? []) if (!held.some((raised) => raised.kind === kind)) toClear.push(id)
     }
     for (const vehicle of registry.vehicles.values()) {
+      await pause()
       const aboard = registry.custody.parcelsIn(vehicleRef(vehicle.id)).length
       const last = vehicle.deviceId === null ? undefined : deviceState.positionOf(vehicle.deviceId)?.time
       const silent = aboard > 0 && now - (last ?? -Infinity) > options.vehicleSilentMs

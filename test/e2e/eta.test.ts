@@ -55,7 +55,7 @@ describe('ETA: from the van while out for delivery, from the lane before', () =>
   })
 
   it('estimates from the van\'s position and its stops, nearest first, and pushes it to the buyer', async () => {
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     const frame = await buyer.waitFor((f) => f.type === 'eta')
     expect(frame.eta?.basis).toBe('route')
     // no speed history: 20 km/h over 1.3 × the great-circle legs, 5.6 km each, plus 2 min at the first stop
@@ -66,7 +66,7 @@ describe('ETA: from the van while out for delivery, from the lane before', () =>
 
   it('pushes again only when the ETA moves by more than the threshold', async () => {
     now += 10_000
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(etaFrames()).toHaveLength(1)
     // the van drives north at about 40 km/h: faster than assumed, so the ETA comes earlier
@@ -74,7 +74,7 @@ describe('ETA: from the van while out for delivery, from the lane before', () =>
       now += 30_000
       await fix(DEPOT.lat + i * 0.003)
     }
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     const frames = await eventually(async () => {
       expect(etaFrames()).toHaveLength(2)
       return etaFrames()
@@ -85,11 +85,11 @@ describe('ETA: from the van while out for delivery, from the lane before', () =>
   it('moves the far parcel up once the near one is delivered, and drops the ETA at delivery', async () => {
     const before = Date.parse(etaFrames().at(-1)?.eta?.time ?? '')
     expect((await server.api('POST', '/api/parcels/TS-NEAR/milestones', { code: 'delivered' })).status).toBe(201)
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     await eventually(async () => { expect(etaFrames()).toHaveLength(3) })
     expect(Date.parse(etaFrames().at(-1)?.eta?.time ?? '')).toBeLessThan(before - MIN)
     expect((await server.api('POST', '/api/parcels/TS-FAR/milestones', { code: 'delivered' })).status).toBe(201)
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     expect((await tracking('TS-FAR')).eta).toBeNull()
   })
 
@@ -100,7 +100,7 @@ describe('ETA: from the van while out for delivery, from the lane before', () =>
     }
     await parcel('TS-EARLY', {}, 'VN')
     await parcel('TS-OTHER-LANE', {}, 'MY')
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     const early = await tracking('TS-EARLY')
     expect(early.eta?.basis).toBe('lane')
     expect(Math.round((Date.parse(early.eta?.time ?? '') - now) / HOUR)).toBe(50)

@@ -87,14 +87,14 @@ describe('a COD parcel\'s last mile, end to end', () => {
     const read = tick()
     await publish(door, deviceTopic('door-1', 'scan'), JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ epc: TAG, antenna: 1, rssi: -50, time: read + i * 50 }))))
     for (const lat of [13.7030, 13.7060, 13.7090, 13.7150, 13.7300, 13.7450, 13.7580]) await drive(lat)
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
     const firstEta = await buyer.waitFor((f) => f.type === 'eta')
     expect(firstEta.eta?.basis).toBe('route')
     await drive(13.7595)
     await publish(driver, deviceTopic('driver-1', 'driver'), JSON.stringify({
       type: 'delivered', parcel: 'TS-COD-1', time: tick(), lat: BUYER.lat, lon: BUYER.lon, proof: { kind: 'signature', ref: 'pod/TS-COD-1.png' }, cod: { amount: '590.00', currency: 'THB' }
     }))
-    server.app.sweepEtas()
+    await server.app.sweepEtas()
 
     const timeline = (await server.api<{ items: Array<{ code: string, source: string, subtag: string, vehicleId: string | null }> }>('GET', '/api/parcels/TS-COD-1/timeline')).body.items
     expect(timeline.map((m) => [m.code, m.source])).toEqual([
