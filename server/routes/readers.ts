@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { selectReaders, updateReaderVehicle, upsertReader } from '../db/queries/readers.js'
+import { mountReader, selectReaders, updateReaderVehicle, upsertReader } from '../db/queries/readers.js'
 import { selectVisits } from '../db/queries/rfid-visits.js'
 import { Errors } from '../errors.js'
 import type { AntennaMapping } from '../state/registry.js'
@@ -10,14 +10,15 @@ const readerSchema = {
   type: 'object',
   properties: {
     deviceId: { type: 'string' },
-    stationId: { type: 'string' },
+    stationId: { ...nullableString, description: 'null for a reader mounted in a vehicle' },
     milestone: { type: 'string' },
     name: nullableString,
     antennas: {
       type: 'array',
       items: { type: 'object', properties: { port: { type: 'integer' }, milestone: { type: 'string' }, stationId: nullableString, side: { type: 'string' } } }
     },
-    vehicleId: { ...nullableString, description: 'the vehicle at this dock door: tags read as loaded go onto it, as unloaded come off it' },
+    vehicleId: { ...nullableString, description: 'the vehicle at this dock door (tags read as loaded go onto it, as unloaded come off it), or the vehicle it is mounted in' },
+    mounted: { type: 'boolean', description: 'mounted in the vehicle: every tag it reads is aboard' },
     createdAt: dateTime
   }
 } as const
@@ -83,10 +84,10 @@ const readers: FastifyPluginAsync = async (app) => {
     return reader
   })
 
-  app.put<{ Params: { id: string }, Body: { vehicleId: string | null } }>('/api/readers/:id/vehicle', {
+  app.put<{ Params: { id: string }, Body: { vehicleId: string | null, mounted?: boolean } }>('/api/readers/:id/vehicle', {
     schema: {
       tags: ['places'],
-      summary: 'Say which vehicle is at this dock door (null when it leaves)',
+      summary: 'Say which vehicle is at this dock door (null when it leaves), or mount the reader in a vehicle (mounted: true)',
       description: 'While a vehicle is at the door, a parcel (or a container: a tote, a pallet) whose tag the reader reads as "loaded" is loaded onto it and takes its position from then on; one read as "unloaded" comes off it. Give the door\'s antennas their meanings with PUT /api/readers/{id}.',
       ...ops,
       params: idParams,
@@ -94,14 +95,22 @@ const readers: FastifyPluginAsync = async (app) => {
         type: 'object',
         required: ['vehicleId'],
         additionalProperties: false,
-        properties: { vehicleId: { anyOf: [idSchema, { type: 'null' }] } }
+        properties: {
+          vehicleId: { anyOf: [idSchema, { type: 'null' }] },
+          mounted: { type: 'boolean', description: 'an in-vehicle reader: every parcel or container whose tag it reads is loaded onto the vehicle' }
+        }
       },
       response: { 200: readerSchema }
     }
   }, async (request) => {
-    const { vehicleId } = request.body
+    const { vehicleId, mounted = false } = request.body
     if (vehicleId !== null && !registry.vehicles.has(vehicleId)) throw new Errors.UnknownReference('vehicle', vehicleId)
-    const reader = await updateReaderVehicle(app.db.sql, request.params.id, vehicleId)
+    const device = registry.devices.get(request.params.id)
+    if (mounted && device?.kind !== 'reader') throw device === undefined ? new Errors.UnknownReference('device', request.params.id) : new Errors.WrongKind(request.params.id, 'reader')
+    if (mounted && vehicleId === null) throw new Errors.BadShape('a mounted reader needs its vehicle')
+    const reader = mounted && vehicleId !== null
+      ? await mountReader(app.db.sql, request.params.id, vehicleId)
+      : await updateReaderVehicle(app.db.sql, request.params.id, vehicleId)
     if (reader === undefined) throw new Errors.NotFound('reader', request.params.id)
     registry.putReader(reader)
     return reader

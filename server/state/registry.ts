@@ -34,13 +34,16 @@ export interface StationRecord {
 
 export interface ReaderRecord {
   deviceId: string
-  stationId: string
+  /** null for a reader mounted in a vehicle */
+  stationId: string | null
   milestone: ScanMilestoneCode
   name: string | null
   /** Ports with a meaning of their own, e.g. the inside antenna of a dock door means "loaded". */
   antennas: AntennaMapping[]
   /** The vehicle at this dock door: tags read as "loaded" go onto it, as "unloaded" come off it. */
   vehicleId: string | null
+  /** Mounted in `vehicleId`: every tag it reads is aboard. */
+  mounted: boolean
   createdAt: Date
 }
 
@@ -181,7 +184,8 @@ export class Registry {
     const reader = this.readers.get(readerId)
     if (reader === undefined) return undefined
     const port = reader.antennas.find((mapping) => mapping.port === antenna)
-    return { stationId: port?.stationId ?? reader.stationId, milestone: port?.milestone ?? reader.milestone }
+    const stationId = port?.stationId ?? reader.stationId
+    return stationId === null ? undefined : { stationId, milestone: port?.milestone ?? reader.milestone }
   }
 
   parcelOfToken (token: string): ParcelRecord | undefined {

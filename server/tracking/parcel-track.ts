@@ -1,4 +1,4 @@
-import type { MilestoneCode } from './milestones.js'
+import { MILESTONES, type MilestoneCode } from './milestones.js'
 
 /** What the tracking rules remember of one parcel: its recent milestones, oldest first. */
 export interface ParcelTrack {
@@ -33,6 +33,9 @@ export const RECENT_LIMIT = 32
  */
 export function nextOnScan (track: ParcelTrack, scan: ScanObserved): Transition {
   const at = insertionIndex(track.recent, scan.time)
+  // a parcel already delivered (or back with its sender) that a station reads later is a stray
+  // read, a reused tag or a mix-up: the read is kept, but the journey does not restart
+  if (track.recent.slice(0, at).some((milestone) => MILESTONES[milestone.code].final)) return { track, milestones: [] }
   const before = track.recent[at - 1]
   const after = track.recent[at]
   if (sameStep(before, scan) || sameStep(after, scan)) return { track, milestones: [] }

@@ -74,4 +74,27 @@ describe('a dock door with inner and outer antennas: the way a tag passes says l
     const raw = await server.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM rfid_reads')
     expect(raw.rows[0]?.n).toBe(22)
   })
+
+  it('loads whatever a reader mounted in a van reads, once, and places it at the van', async () => {
+    const reader = await server.registerDevice('van-reader', 'reader')
+    const tracker = await server.registerDevice('van-2')
+    expect((await server.api('POST', '/api/vehicles', { id: 'V2', name: 'Van 2', deviceId: 'van-2' })).status).toBe(201)
+    const mounted = await server.api<{ stationId: string | null, mounted: boolean, vehicleId: string }>('PUT', '/api/readers/van-reader/vehicle', { vehicleId: 'V2', mounted: true })
+    expect(mounted.body).toMatchObject({ stationId: null, mounted: true, vehicleId: 'V2' })
+    expect((await server.api('POST', '/api/parcels', { trackingNumber: 'TS-INVAN', epc: 'E28011606000020400009999', destination: { city: 'Bangkok', country: 'TH' } })).status).toBe(201)
+    const van = await connectDevice(server.mqttUrl, 'van-2', tracker.secret)
+    const inVan = await connectDevice(server.mqttUrl, 'van-reader', reader.secret)
+    try {
+      now += 1000
+      await publish(van, deviceTopic('van-2', 'fix'), JSON.stringify({ time: now, lat: 13.71, lon: 100.61 }))
+      now += 1000
+      await publish(inVan, deviceTopic('van-reader', 'scan'), JSON.stringify([0, 200, 400].map((ms) => ({ epc: 'E28011606000020400009999', antenna: 1, time: now + ms }))))
+      const timeline = (await server.api<{ items: Array<{ code: string, vehicleId: string | null, lat: number | null }> }>('GET', '/api/parcels/TS-INVAN/timeline')).body.items
+      expect(timeline.map((m) => [m.code, m.vehicleId, m.lat])).toEqual([['info_received', null, null], ['loaded', 'V2', 13.71]])
+      expect((await server.api<{ aboard: { vehicleId: string } | null }>('GET', '/api/parcels/TS-INVAN')).body.aboard).toEqual({ vehicleId: 'V2', via: [] })
+    } finally {
+      await van.endAsync()
+      await inVan.endAsync()
+    }
+  })
 })

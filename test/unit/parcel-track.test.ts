@@ -47,6 +47,26 @@ function deepFreeze (track: ParcelTrack): ParcelTrack {
 }
 
 describe('nextOnScan timelines', () => {
+  it('records no milestone for a parcel read at a station after it was delivered: the journey does not restart', () => {
+    const delivered = nextOnRecorded(replay([scan(0, 'BKK'), scan(60, 'BKK', 'departed_facility')]).track, milestone(120, null, 'delivered')).track
+    const wrongStation = nextOnScan(delivered, scan(180, 'HKT'))
+    expect(wrongStation.milestones).toEqual([])
+    expect(wrongStation.track).toBe(delivered)
+    expect(latestMilestone(wrongStation.track)?.code).toBe('delivered')
+    // a late read from before the delivery still lands in its place
+    expect(nextOnScan(delivered, scan(30, 'BKK', 'sorted')).milestones).toEqual([milestone(30, 'BKK', 'sorted')])
+  })
+
+  it('records a parcel read at a station it was not expected at, in time order, without moving it past later steps', () => {
+    // misrouted to HKT and sent on: the timeline shows the detour where it happened
+    const { track } = replay([scan(0, 'BKK'), scan(60, 'HKT'), scan(180, 'CNX')])
+    const late = nextOnScan(track, scan(90, 'HKT', 'departed_facility'))
+    expect(late.track.recent.map((m) => `${m.stationId}:${m.code}`)).toEqual([
+      'BKK:arrived_at_facility', 'HKT:arrived_at_facility', 'HKT:departed_facility', 'CNX:arrived_at_facility'
+    ])
+    expect(latestMilestone(late.track)?.stationId).toBe('CNX')
+  })
+
   it('turns many reads of the same tag at the same station into exactly one milestone', () => {
     const { track, emitted } = replay([scan(0, 'BKK'), scan(0.1, 'BKK'), scan(0.2, 'BKK'), scan(1, 'BKK'), scan(5, 'BKK')])
     expect(emitted).toEqual([milestone(0, 'BKK', 'arrived_at_facility')])

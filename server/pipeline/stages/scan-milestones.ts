@@ -16,6 +16,15 @@ export function scanMilestones (registry: Registry, deviceState: DeviceStateStor
   return {
     name: 'scan-milestones',
     run: (item) => {
+      const mountedIn = registry.readers.get(item.scan.readerId)
+      if (mountedIn?.mounted === true && mountedIn.vehicleId !== null) {
+        const tagged: ItemRef | null = item.parcelId !== null ? parcelRef(item.parcelId) : item.containerId !== null ? containerRef(item.containerId) : null
+        if (tagged === null || registry.custody.vehicleOf(tagged) === mountedIn.vehicleId) return undefined
+        const moved = moveItem(registry, deviceState, tagged, vehicleRef(mountedIn.vehicleId), { time: item.scan.time, source: 'rfid', deviceId: item.scan.readerId, stationId: null })
+        item.milestones = moved.milestones
+        item.custody = moved.custody
+        return undefined
+      }
       const meaning = registry.meaningOf(item.scan.readerId, item.scan.antenna)
       const station = meaning === undefined ? undefined : registry.stations.get(meaning.stationId)
       if (meaning === undefined || station === undefined) return undefined
