@@ -3,7 +3,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { insertParcel, selectParcels } from '../db/queries/parcels.js'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
-import { isUniqueViolation } from '../db/sql.js'
+import { isUniqueViolation, withTransaction } from '../db/sql.js'
+import { insertOutbox } from '../db/queries/insert-outbox.js'
 import { Errors } from '../errors.js'
 import type { Destination, ParcelRecord } from '../state/registry.js'
 import { ATTEMPT_REASONS, MILESTONE_CODES, MILESTONES, subtagOf, type MilestoneCode, type MilestoneDetail } from '../tracking/milestones.js'
@@ -241,28 +242,33 @@ const parcels: FastifyPluginAsync = async (app) => {
     }
     let parcel: ParcelRecord
     try {
-      parcel = await insertParcel(app.db.sql, {
-        id: randomUUID(),
-        trackingNumber,
-        epc: epc?.toUpperCase() ?? null,
-        gs1Key: sscc === undefined ? tagKey : ssccKey(sscc),
-        // 128 random bits: the link is the only credential a buyer has, so it must not be guessable
-        token: randomBytes(16).toString('base64url'),
-        destination: {
-          name: d.name ?? null,
-          address: d.address ?? null,
-          city: d.city,
-          postcode: d.postcode ?? null,
-          country: d.country,
-          lat: d.lat ?? null,
-          lon: d.lon ?? null
-        },
-        codAmount: cashOnDelivery?.amount ?? null,
-        codCurrency: cashOnDelivery?.currency ?? null,
-        originCountry,
-        lastMilePartner,
-        promisedBy: promisedBy === undefined ? null : new Date(promisedBy),
-        createdAt: new Date(app.now())
+      // the parcel, its first milestone and that milestone's webhook event commit together
+      parcel = await withTransaction(app.db.pool, async (sql) => {
+        const created = await insertParcel(sql, {
+          id: randomUUID(),
+          trackingNumber,
+          epc: epc?.toUpperCase() ?? null,
+          gs1Key: sscc === undefined ? tagKey : ssccKey(sscc),
+          // 128 random bits: the link is the only credential a buyer has, so it must not be guessable
+          token: randomBytes(16).toString('base64url'),
+          destination: {
+            name: d.name ?? null,
+            address: d.address ?? null,
+            city: d.city,
+            postcode: d.postcode ?? null,
+            country: d.country,
+            lat: d.lat ?? null,
+            lon: d.lon ?? null
+          },
+          codAmount: cashOnDelivery?.amount ?? null,
+          codCurrency: cashOnDelivery?.currency ?? null,
+          originCountry,
+          lastMilePartner,
+          promisedBy: promisedBy === undefined ? null : new Date(promisedBy),
+          createdAt: new Date(app.now())
+        })
+        await insertOutbox(sql, [{ parcelId: created.id, code: 'info_received', time: created.createdAt.getTime(), stationId: null, lat: null, lon: null, source: 'api', deviceId: null, vehicleId: null, detail: null, note: null }])
+        return created
       })
     } catch (error) {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('parcel with this tracking number or EPC', trackingNumber)

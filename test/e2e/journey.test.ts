@@ -7,7 +7,7 @@ import { deviceTopic } from '../../proto/topics.js'
 import { connectDevice, eventually, FrameCollector, publish } from '../support/clients.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
-interface Hook { headers: http.IncomingHttpHeaders, raw: string, event: { id: string, type: string, occurredAt: string, parcel?: { trackingNumber: string } } }
+interface Hook { headers: http.IncomingHttpHeaders, raw: string, event: { id: string, type: string, tag: string, subtag: string, occurredAt: string, parcel?: { trackingNumber: string } } }
 interface Frame { type: string, milestones?: Array<{ code: string }>, eta?: { time: string, basis: string } }
 
 const TAG = '3034257BF7194E4000001A85'
@@ -108,11 +108,11 @@ describe('a COD parcel\'s last mile, end to end', () => {
     expect(seen).toEqual(['out_for_delivery', 'eta', 'delivered'])
 
     // the merchant got every milestone, signed, once each; by when they happened, in journey order
-    await eventually(async () => { expect(hooks).toHaveLength(3) })
+    await eventually(async () => { expect(hooks).toHaveLength(4) })
     await new Promise((resolve) => setTimeout(resolve, 300))
     const ordered = [...hooks].sort((a, b) => Date.parse(a.event.occurredAt) - Date.parse(b.event.occurredAt))
-    expect(ordered.map((h) => h.event.type)).toEqual(['loaded', 'out_for_delivery', 'delivered'])
-    expect(new Set(hooks.map((h) => h.event.id)).size).toBe(3)
+    expect(ordered.map((h) => [h.event.type, h.event.subtag])).toEqual([['info_received', 'InfoReceived_001'], ['loaded', 'InTransit_001'], ['out_for_delivery', 'OutForDelivery_001'], ['delivered', 'Delivered_004']])
+    expect(new Set(hooks.map((h) => h.event.id)).size).toBe(4)
     for (const hook of hooks) {
       const timestamp = String(hook.headers['x-trackstream-timestamp'])
       const expected = createHmac('sha256', secret).update(`${timestamp}.${hook.raw}`).digest('hex')

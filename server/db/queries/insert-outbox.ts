@@ -1,4 +1,5 @@
 import type { MilestoneRow } from '../../pipeline/write-set.js'
+import { MILESTONES, subtagOf } from '../../tracking/milestones.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
@@ -14,6 +15,8 @@ WITH inserted AS (
   SELECT e.id, t.code, t.parcel_id, e.occurred_at, jsonb_build_object(
            'id', e.id,
            'type', t.code,
+           'tag', t.tag,
+           'subtag', t.subtag,
            'occurredAt', to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
            'parcel', jsonb_build_object('id', p.id, 'trackingNumber', p.tracking_number),
            'station', CASE WHEN t.station_id IS NULL THEN NULL ELSE jsonb_build_object(
@@ -25,8 +28,8 @@ WITH inserted AS (
            'vehicleId', t.vehicle_id,
            'detail', t.detail)
     FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[],
-                $9::text[], $10::jsonb[])
-      AS t(parcel_id, code, ms, station_id, lat, lon, source, note, vehicle_id, detail)
+                $9::text[], $10::jsonb[], $11::text[], $12::text[])
+      AS t(parcel_id, code, ms, station_id, lat, lon, source, note, vehicle_id, detail, tag, subtag)
     CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id, to_timestamp(t.ms / 1000.0) AS occurred_at) AS e
     JOIN parcels p ON p.id = t.parcel_id
     LEFT JOIN stations s ON s.id = t.station_id
@@ -46,7 +49,9 @@ export async function insertOutbox (sql: Sql, rows: readonly MilestoneRow[]): Pr
     textArray(rows.map((row) => row.source)),
     textArray(rows.map((row) => row.note)),
     textArray(rows.map((row) => row.vehicleId)),
-    textArray(rows.map((row) => row.detail === null ? null : JSON.stringify(row.detail)))
+    textArray(rows.map((row) => row.detail === null ? null : JSON.stringify(row.detail))),
+    textArray(rows.map((row) => MILESTONES[row.code].tag)),
+    textArray(rows.map((row) => subtagOf(row.code, row.detail)))
   ])
   return result?.inserted ?? 0
 }
