@@ -3,6 +3,7 @@ import type { GeoJSONSource } from 'maplibre-gl'
 import type { FeatureCollection, Point } from 'geojson'
 import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
+import { startExceptionsPanel } from './exceptions-panel.js'
 import { openLiveSocket } from './live-socket.js'
 
 interface LivePosition {
@@ -34,7 +35,8 @@ async function main (): Promise<void> {
   $('#login').hidden = true
   $('#app').hidden = false
   startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
-  await startMap()
+  const map = await startMap()
+  startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
 }
 
 function showLogin (): void {
@@ -57,7 +59,7 @@ function showLogin (): void {
   })
 }
 
-async function startMap (): Promise<void> {
+async function startMap (): Promise<maplibregl.Map> {
   const list = await (await fetch('/api/vehicles')).json() as { items: Vehicle[] }
   for (const vehicle of list.items) vehicles.set(vehicle.id, vehicle)
 
@@ -97,6 +99,7 @@ async function startMap (): Promise<void> {
     }
   })
   map.on('moveend', () => { socket.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) })
+  return map
 }
 
 function wholeWorld (map: maplibregl.Map): boolean {

@@ -1,3 +1,4 @@
+import { LANGUAGES, locale, milestoneLabel, pickLanguage, strings, type Language } from './i18n.js'
 import { openLiveSocket } from './live-socket.js'
 
 interface PublicMilestone {
@@ -26,12 +27,30 @@ type TrackFrame =
 const token = decodeURIComponent(window.location.pathname.split('/').pop() ?? '')
 let tracking: PublicTracking | undefined
 const $ = (selector: string): HTMLElement => document.querySelector(selector) as HTMLElement
+const SAVED = 'trackstream-language'
+let language: Language = pickLanguage(navigator.languages, localStorage.getItem(SAVED))
+
+function setUpLanguages (): void {
+  const select = $('#language') as HTMLSelectElement
+  select.replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => new Option(name, code, false, code === language)))
+  select.addEventListener('change', () => {
+    language = select.value as Language
+    localStorage.setItem(SAVED, language)
+    render()
+  })
+  render()
+}
 
 function render (): void {
+  const t = strings(language)
+  const tag = locale(language)
+  document.documentElement.lang = tag
+  $('#language-label').textContent = t.language
+  $('#timeline').setAttribute('aria-label', t.journey)
   if (tracking === undefined) return
   $('#tracking-number').textContent = tracking.trackingNumber
-  $('#status').textContent = tracking.status?.label ?? 'Waiting for the first update'
-  $('#destination').textContent = `To ${tracking.destination.city}, ${tracking.destination.country}`
+  $('#status').textContent = tracking.status === null ? t.waiting : milestoneLabel(language, tracking.status.code, tracking.status.label)
+  $('#destination').textContent = t.to(`${tracking.destination.city}, ${tracking.destination.country}`)
   const { eta } = tracking
   const delivered = tracking.status?.code === 'delivered'
   $('#eta').hidden = eta === null || delivered
@@ -39,21 +58,22 @@ function render (): void {
     const when = new Date(eta.time)
     // a van's route gives a time of day; a lane's history only a day
     $('#eta').textContent = eta.basis === 'route'
-      ? `Expected around ${when.toLocaleTimeString(undefined, { timeStyle: 'short' })}`
-      : `Expected by ${when.toLocaleDateString(undefined, { dateStyle: 'medium' })}`
+      ? t.expectedAround(when.toLocaleTimeString(tag, { timeStyle: 'short' }))
+      : t.expectedBy(when.toLocaleDateString(tag, { dateStyle: 'medium' }))
   }
   const cod = tracking.cashOnDelivery
   $('#cod').hidden = cod === null
   if (cod !== null) {
-    $('#cod').textContent = `Pay on delivery: ${new Intl.NumberFormat(undefined, { style: 'currency', currency: cod.currency }).format(Number(cod.amount))}`
+    $('#cod').textContent = t.payOnDelivery(new Intl.NumberFormat(tag, { style: 'currency', currency: cod.currency }).format(Number(cod.amount)))
   }
   const items = [...tracking.milestones].reverse().map((milestone) => {
     const item = document.createElement('li')
     const what = document.createElement('strong')
-    what.textContent = milestone.label
+    what.textContent = milestoneLabel(language, milestone.code, milestone.label)
     const when = document.createElement('time')
     when.dateTime = milestone.time
-    when.textContent = new Date(milestone.time).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+    // in the buyer's own time zone: the browser's
+    when.textContent = new Date(milestone.time).toLocaleString(tag, { dateStyle: 'medium', timeStyle: 'short' })
     item.append(what, when)
     const place = [milestone.location?.city, milestone.location?.country].filter((part) => part != null).join(', ')
     if (place !== '') {
@@ -77,9 +97,10 @@ function addMilestones (milestones: PublicMilestone[]): void {
 }
 
 async function main (): Promise<void> {
+  setUpLanguages()
   const response = await fetch(`/api/track/${encodeURIComponent(token)}`)
   if (!response.ok) {
-    $('#status').textContent = 'We could not find this parcel. Please check the link.'
+    $('#status').textContent = strings(language).notFound
     return
   }
   tracking = await response.json() as PublicTracking

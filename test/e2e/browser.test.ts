@@ -20,10 +20,12 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
   let browser: BrowserContext
   let van: MqttClient
   let token: string
+  /** Moves the server's clock, so a parcel can wait for days in a test that lasts seconds. */
+  let clockOffset = 0
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true })
-    server = await startTestServer()
+    server = await startTestServer({ clock: () => Date.now() + clockOffset })
     const { secret } = await server.registerDevice('van-b1')
     await server.api('POST', '/api/vehicles', { id: 'VB1', name: 'Van B1', deviceId: 'van-b1' })
     const parcel = await server.api<{ trackingUrl: string }>('POST', '/api/parcels', {
@@ -103,6 +105,34 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     await page.close()
   })
 
+  it('lists open exceptions for the ops desk and flies the map to one', async () => {
+    expect((await server.api('POST', '/api/stations', { id: 'HKT', name: 'Phuket hub', kind: 'hub', lat: 7.89, lon: 98.4, city: 'Phuket', country: 'TH' })).status).toBe(201)
+    expect((await server.api('POST', '/api/parcels', { trackingNumber: 'TSB-STUCK', destination: { city: 'Phuket', country: 'TH' } })).status).toBe(201)
+    expect((await server.api('POST', '/api/parcels/TSB-STUCK/milestones', { code: 'arrived_at_facility', stationId: 'HKT' })).status).toBe(201)
+    // three days later it is still at the hub: past the 48 h SLA of a lane with no history
+    clockOffset = 72 * 3_600_000
+    await server.app.sweepExceptions()
+
+    const { page, errors } = await open('/')
+    await page.waitForSelector('#exception-list li')
+    // TSB0001, registered before and never moved since, is as stalled
+    expect(await page.textContent('#exception-count')).toBe('2')
+    const stuck = page.locator('#exception-list li', { hasText: 'TSB-STUCK' })
+    expect(await stuck.locator('button').textContent()).toMatch(/^Stalled: TSB-STUCK · 2\d h$/)
+    expect(await stuck.locator('.detail').textContent()).toContain('(milestone)')
+    await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)
+    await stuck.locator('button').focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(async () => await page.evaluate(() => {
+      const center = (window as unknown as { trackstream: { map: { getCenter: () => { lat: number, lng: number } } } }).trackstream.map.getCenter()
+      return [Math.round(center.lat * 10) / 10, Math.round(center.lng * 10) / 10]
+    }), { timeout: 10_000 }).toEqual([7.9, 98.4])
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-exceptions.png') })
+    expect(errors).toEqual([])
+    await page.close()
+    clockOffset = 0
+  })
+
   it('shows the buyer the timeline and adds a new milestone live, without a reload', async () => {
     const { page, errors } = await open(`/t/${token}`)
     await expect.poll(async () => await page.textContent('#status')).toBe('Shipment information received')
@@ -114,6 +144,19 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     await expect.poll(async () => await page.textContent('#status')).toBe('Out for delivery')
     expect(await page.locator('#timeline li').count()).toBe(2)
     await page.screenshot({ path: path.join(ARTIFACTS, 'tracking-page-2.png'), fullPage: true })
+
+    // switched to Thai, and it stays Thai after a reload
+    await page.selectOption('#language', 'th')
+    expect(await page.textContent('#status')).toBe('กำลังนำส่ง')
+    expect(await page.textContent('#timeline li strong')).toBe('กำลังนำส่ง')
+    expect(await page.getAttribute('html', 'lang')).toBe('th-TH')
+    await page.reload()
+    await expect.poll(async () => await page.textContent('#status')).toBe('กำลังนำส่ง')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'tracking-page-th.png'), fullPage: true })
+    await page.selectOption('#language', 'zh')
+    expect(await page.textContent('#status')).toBe('派送中')
+    expect(await page.textContent('#language-label')).toBe('语言')
+    await page.selectOption('#language', 'en')
     expect(errors).toEqual([])
     await page.close()
   })
