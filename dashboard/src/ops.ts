@@ -4,6 +4,7 @@ import type { FeatureCollection, Point } from 'geojson'
 import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
+import { addPlaces } from './places-layer.js'
 import { openLiveSocket } from './live-socket.js'
 
 interface LivePosition {
@@ -67,6 +68,7 @@ async function startMap (): Promise<maplibregl.Map> {
   Object.assign(window, { trackstream: { map, positions } })
   map.addControl(new maplibregl.NavigationControl(), 'top-right')
   await map.once('load')
+  await addPlaces(map)
   map.addSource('vehicles', { type: 'geojson', data: toGeoJson() })
   map.addLayer({
     id: 'vehicles',
@@ -83,7 +85,9 @@ async function startMap (): Promise<maplibregl.Map> {
     const id = event.features?.[0]?.properties?.deviceId as string | undefined
     const position = id === undefined ? undefined : positions.get(id)
     if (position === undefined) return
-    new maplibregl.Popup().setLngLat([position.lon, position.lat]).setDOMContent(describe(position)).addTo(map)
+    const content = describe(position)
+    new maplibregl.Popup().setLngLat([position.lon, position.lat]).setDOMContent(content).addTo(map)
+    if (position.vehicleId !== null) void listAboard(position.vehicleId, content)
   })
 
   const viewport = (): [number, number, number, number] => {
@@ -143,6 +147,24 @@ function describe (position: LivePosition): HTMLElement {
   detail.textContent = `${new Date(position.time).toLocaleTimeString()}${speed}`
   box.append(title, detail)
   return box
+}
+
+/** What the clicked vehicle carries, added to its popup when the API answers. */
+async function listAboard (vehicleId: string, box: HTMLElement): Promise<void> {
+  const response = await fetch(`/api/vehicles/${encodeURIComponent(vehicleId)}/aboard`)
+  if (!response.ok) return
+  const { parcels } = await response.json() as { parcels: Array<{ trackingNumber: string, status: string, via: string[] }> }
+  const list = document.createElement('ul')
+  list.className = 'aboard'
+  list.setAttribute('aria-label', 'Parcels aboard')
+  list.append(...parcels.map((p) => {
+    const item = document.createElement('li')
+    item.textContent = `${p.trackingNumber} · ${p.status.replaceAll('_', ' ')}${p.via.length > 0 ? ` (in ${p.via.join(' in ')})` : ''}`
+    return item
+  }))
+  const summary = document.createElement('div')
+  summary.textContent = parcels.length === 0 ? 'Nothing aboard' : `${parcels.length} aboard`
+  box.append(summary, list)
 }
 
 function renderList (): void {

@@ -133,6 +133,37 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     clockOffset = 0
   })
 
+  it('draws stations and geofences, and lists what a clicked vehicle carries', async () => {
+    expect((await server.api('POST', '/api/stations', { id: 'KBV', name: 'Krabi depot', kind: 'depot', lat: 8.09, lon: 98.91, city: 'Krabi', country: 'TH' })).status).toBe(201)
+    expect((await server.api('POST', '/api/geofences', { id: 'F-KBV', name: 'Krabi yard', kind: 'station', stationId: 'KBV', shape: { type: 'circle', lat: 8.09, lon: 98.91, radiusM: 400 } })).status).toBe(201)
+    expect((await server.api('POST', '/api/parcels', { trackingNumber: 'TSB-ABOARD', destination: { city: 'Krabi', country: 'TH' } })).status).toBe(201)
+    expect((await server.api('POST', '/api/custody', { items: [{ parcel: 'TSB-ABOARD' }], into: { vehicle: 'VB1' } })).status).toBe(200)
+    await publish(van, deviceTopic('van-b1', 'fix'), JSON.stringify({ time: Date.now() - 500, lat: 8.095, lon: 98.915, speed: 5 }))
+
+    const { page, errors } = await open('/')
+    await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)
+    await page.evaluate(() => { (window as unknown as { trackstream: { map: { jumpTo: (o: object) => void } } }).trackstream.map.jumpTo({ center: [98.91, 8.09], zoom: 14 }) })
+    const rendered = async (layer: string): Promise<string[]> => await page.evaluate((id) => {
+      const { map } = (window as unknown as { trackstream: { map: { queryRenderedFeatures: (o: object) => Array<{ properties: { id?: string, deviceId?: string } }> } } }).trackstream
+      return [...new Set(map.queryRenderedFeatures({ layers: [id] }).map((f) => f.properties.id ?? f.properties.deviceId ?? ''))]
+    }, layer)
+    await expect.poll(async () => await rendered('geofences'), { timeout: 10_000 }).toEqual(['F-KBV'])
+    expect(await rendered('stations')).toEqual(['KBV'])
+    await expect.poll(async () => await rendered('vehicles'), { timeout: 10_000 }).toEqual(['van-b1'])
+
+    const point = await page.evaluate(() => {
+      const { map } = (window as unknown as { trackstream: { map: { project: (p: [number, number]) => { x: number, y: number }, getContainer: () => HTMLElement } } }).trackstream
+      const at = map.project([98.915, 8.095])
+      const box = map.getContainer().getBoundingClientRect()
+      return { x: box.left + at.x, y: box.top + at.y }
+    })
+    await page.mouse.click(point.x, point.y)
+    await expect.poll(async () => await page.locator('.maplibregl-popup .aboard').textContent(), { timeout: 10_000 }).toContain('TSB-ABOARD')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-places.png') })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('shows the buyer the timeline and adds a new milestone live, without a reload', async () => {
     const { page, errors } = await open(`/t/${token}`)
     await expect.poll(async () => await page.textContent('#status')).toBe('Shipment information received')
