@@ -5,6 +5,7 @@ import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
 import { addPlaces } from './places-layer.js'
+import { startKpiPanel } from './kpi-panel.js'
 import { openLiveSocket } from './live-socket.js'
 
 interface LivePosition {
@@ -36,6 +37,7 @@ async function main (): Promise<void> {
   $('#login').hidden = true
   $('#app').hidden = false
   startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
+  startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
   const map = await startMap()
   startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
 }

@@ -164,6 +164,25 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     await page.close()
   })
 
+  it('shows delivery KPIs per partner, as figures and bars, and by lane on request', async () => {
+    for (const [number, partner, promised] of [['TSB-K1', 'FastMile', 48], ['TSB-K2', 'FastMile', -1], ['TSB-K3', 'SlowPost', 48]] as const) {
+      expect((await server.api('POST', '/api/parcels', {
+        trackingNumber: number, originCountry: 'CN', lastMilePartner: partner, promisedBy: new Date(Date.now() + promised * 3_600_000).toISOString(), destination: { city: 'Bangkok', country: 'TH' }
+      })).status).toBe(201)
+      expect((await server.api('POST', `/api/parcels/${number}/milestones`, { code: 'delivered' })).status).toBe(201)
+    }
+    await server.app.refreshKpis()
+    const { page, errors } = await open('/')
+    const fast = page.locator('#kpi-table tr[data-key="FastMile"] td')
+    await expect.poll(async () => await fast.allTextContents(), { timeout: 10_000 }).toEqual(['2', '50%', '100%', '100%', '0%', '0%', '—'])
+    expect(await page.locator('#kpi-table tr[data-key="FastMile"] td:nth-child(3) .bar').getAttribute('style')).toContain('width: 50%')
+    await page.selectOption('#kpi-by', 'lane')
+    await expect.poll(async () => await page.locator('#kpi-table tbody th').allTextContents()).toEqual(['CN>TH'])
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-kpis.png') })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('shows the buyer the timeline and adds a new milestone live, without a reload', async () => {
     const { page, errors } = await open(`/t/${token}`)
     await expect.poll(async () => await page.textContent('#status')).toBe('Shipment information received')
