@@ -1,15 +1,13 @@
 import type { MilestoneRow } from '../../pipeline/write-set.js'
-import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { MILESTONE_ALIAS, MILESTONE_ARRAYS, milestoneColumns } from './milestone-columns.js'
 
 /** Inserts milestones once each and moves each parcel's status to its newest milestone by time. */
 const SQL = `
 WITH inserted AS (
   INSERT INTO milestones (parcel_id, code, time, station_id, lat, lon, source, device_id, note, vehicle_id, detail)
   SELECT parcel_id, code, to_timestamp(ms / 1000.0), station_id, lat, lon, source, device_id, note, vehicle_id, detail
-    FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[], $9::text[],
-                $10::text[], $11::jsonb[])
-      AS t(parcel_id, code, ms, station_id, lat, lon, source, device_id, note, vehicle_id, detail)
+    FROM unnest(${MILESTONE_ARRAYS}) AS t(${MILESTONE_ALIAS})
   ON CONFLICT DO NOTHING
   RETURNING id, parcel_id, code, time
 ), newest AS (
@@ -22,18 +20,6 @@ WITH inserted AS (
 SELECT count(*)::int AS inserted FROM inserted`
 
 export async function insertMilestones (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
-  const [result] = await sql.query<{ inserted: number }>(SQL, [
-    textArray(rows.map((row) => row.parcelId)),
-    textArray(rows.map((row) => row.code)),
-    numberArray(rows.map((row) => row.time)),
-    textArray(rows.map((row) => row.stationId)),
-    numberArray(rows.map((row) => row.lat)),
-    numberArray(rows.map((row) => row.lon)),
-    textArray(rows.map((row) => row.source)),
-    textArray(rows.map((row) => row.deviceId)),
-    textArray(rows.map((row) => row.note)),
-    textArray(rows.map((row) => row.vehicleId)),
-    textArray(rows.map((row) => row.detail === null ? null : JSON.stringify(row.detail)))
-  ])
+  const [result] = await sql.query<{ inserted: number }>(SQL, milestoneColumns(rows))
   return result?.inserted ?? 0
 }

@@ -1,7 +1,8 @@
 import type { MilestoneRow } from '../../pipeline/write-set.js'
 import { MILESTONES, subtagOf } from '../../tracking/milestones.js'
-import { numberArray, textArray } from '../pg-array.js'
+import { textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { MILESTONE_ALIAS, MILESTONE_ARRAYS, milestoneColumns } from './milestone-columns.js'
 
 /**
  * One webhook event per milestone, in the milestone's own transaction (the transactional outbox).
@@ -27,9 +28,7 @@ WITH inserted AS (
            'note', t.note,
            'vehicleId', t.vehicle_id,
            'detail', t.detail)
-    FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::text[],
-                $9::text[], $10::jsonb[], $11::text[], $12::text[])
-      AS t(parcel_id, code, ms, station_id, lat, lon, source, note, vehicle_id, detail, tag, subtag)
+    FROM unnest(${MILESTONE_ARRAYS}, $12::text[], $13::text[]) AS t(${MILESTONE_ALIAS}, tag, subtag)
     CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id, to_timestamp(t.ms / 1000.0) AS occurred_at) AS e
     JOIN parcels p ON p.id = t.parcel_id
     LEFT JOIN stations s ON s.id = t.station_id
@@ -40,16 +39,7 @@ SELECT count(*)::int AS inserted FROM inserted`
 
 export async function insertOutbox (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
   const [result] = await sql.query<{ inserted: number }>(SQL, [
-    textArray(rows.map((row) => row.parcelId)),
-    textArray(rows.map((row) => row.code)),
-    numberArray(rows.map((row) => row.time)),
-    textArray(rows.map((row) => row.stationId)),
-    numberArray(rows.map((row) => row.lat)),
-    numberArray(rows.map((row) => row.lon)),
-    textArray(rows.map((row) => row.source)),
-    textArray(rows.map((row) => row.note)),
-    textArray(rows.map((row) => row.vehicleId)),
-    textArray(rows.map((row) => row.detail === null ? null : JSON.stringify(row.detail))),
+    ...milestoneColumns(rows),
     textArray(rows.map((row) => MILESTONES[row.code].tag)),
     textArray(rows.map((row) => subtagOf(row.code, row.detail)))
   ])
