@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { ParcelEta } from '../live/bus.js'
+import { vehiclePosition } from '../pipeline/custody-moves.js'
 import { laneOf } from '../state/registry.js'
 import { vehicleRef } from '../tracking/custody.js'
 import { distanceM, type LatLon } from '../tracking/geo.js'
@@ -51,7 +52,7 @@ export default fp<EtaPluginOptions>(async (app, options) => {
     const pause = cooperative()
     for (const vehicle of registry.vehicles.values()) {
       await pause()
-      const at = vehicle.deviceId === null ? undefined : deviceState.positionOf(vehicle.deviceId)
+      const at = vehiclePosition(registry, deviceState, vehicle.id)
       if (at === undefined) continue
       const stops = deliveryOrder(at, registry.custody.parcelsIn(vehicleRef(vehicle.id)).flatMap((id) => {
         const parcel = registry.parcels.get(id)

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { clearExceptions, openExceptions, selectOpenExceptions, type ExceptionKind, type NewException } from '../db/queries/exceptions.js'
-import { record } from '../pipeline/custody-moves.js'
+import { record, vehiclePosition } from '../pipeline/custody-moves.js'
 import { emptyWriteSet, type MilestoneRow } from '../pipeline/write-set.js'
 import { laneOf, type ParcelRecord } from '../state/registry.js'
 import { vehicleRef } from '../tracking/custody.js'
@@ -81,7 +81,7 @@ export default fp<ExceptionsPluginOptions>(async (app, options) => {
     for (const vehicle of registry.vehicles.values()) {
       await pause()
       const aboard = registry.custody.parcelsIn(vehicleRef(vehicle.id)).length
-      const last = vehicle.deviceId === null ? undefined : deviceState.positionOf(vehicle.deviceId)?.time
+      const last = vehiclePosition(registry, deviceState, vehicle.id)?.time
       const silent = aboard > 0 && now - (last ?? -Infinity) > options.vehicleSilentMs
       const known = open.get(vehicle.id)?.get('vehicle_silent')
       if (silent && known === undefined) {

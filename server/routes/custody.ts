@@ -6,7 +6,7 @@ import { Errors } from '../errors.js'
 import { moveItem } from '../pipeline/custody-moves.js'
 import { emptyWriteSet, type WriteSet } from '../pipeline/write-set.js'
 import type { ContainerKind, ContainerRecord } from '../state/registry.js'
-import { containerRef, idOf, parcelRef, vehicleRef, type CarrierRef, type ItemRef } from '../tracking/custody.js'
+import { containerRef, parcelRef, vehicleRef, type CarrierRef, type ItemRef } from '../tracking/custody.js'
 import { dateTime, idParams, idSchema, listOf, nullableString, ops } from './schemas.js'
 
 const CONTAINER_KINDS: ContainerKind[] = ['tote', 'bag', 'pallet', 'uld', 'container']
@@ -197,8 +197,7 @@ const custody: FastifyPluginAsync = async (app) => {
       parcels: registry.custody.parcelsIn(ref).flatMap((id) => {
         const parcel = registry.parcels.get(id)
         if (parcel === undefined) return []
-        const via = registry.custody.carriersOf(parcelRef(id)).slice(0, -1).map(idOf)
-        return [{ id, trackingNumber: parcel.trackingNumber, status: parcel.status, via }]
+        return [{ id, trackingNumber: parcel.trackingNumber, status: parcel.status, via: registry.custody.containersOf(parcelRef(id)) }]
       })
     }
   })

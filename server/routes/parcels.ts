@@ -8,7 +8,7 @@ import { insertOutbox } from '../db/queries/insert-outbox.js'
 import { Errors } from '../errors.js'
 import type { Destination, ParcelRecord } from '../state/registry.js'
 import { ATTEMPT_REASONS, MILESTONE_CODES, MILESTONES, subtagOf, type MilestoneCode, type MilestoneDetail } from '../tracking/milestones.js'
-import { idOf, parcelRef } from '../tracking/custody.js'
+import { parcelRef } from '../tracking/custody.js'
 import { moveItem, record, vehiclePosition } from '../pipeline/custody-moves.js'
 import { ATTEMPT_REASON_CODES, type AttemptReason } from '../../proto/types.js'
 import { driverEventJsonSchema } from '../../proto/json-schema.js'
@@ -149,11 +149,10 @@ const parcels: FastifyPluginAsync = async (app) => {
 
   /** A parcel on a vehicle is where the vehicle is. */
   const whereIs = (parcelId: string) => {
-    const carriers = registry.custody.carriersOf(parcelRef(parcelId))
     const vehicleId = registry.custody.vehicleOf(parcelRef(parcelId))
     const position = vehiclePosition(registry, app.deviceState, vehicleId)
     return {
-      aboard: vehicleId === null ? null : { vehicleId, via: carriers.slice(0, -1).map(idOf) },
+      aboard: vehicleId === null ? null : { vehicleId, via: registry.custody.containersOf(parcelRef(parcelId)) },
       position: position === undefined ? null : { lat: position.lat, lon: position.lon, time: new Date(position.time).toISOString(), source: 'vehicle' }
     }
   }

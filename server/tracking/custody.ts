@@ -59,6 +59,11 @@ export class Custody {
     return chain
   }
 
+  /** The containers an item is packed in, nearest first. */
+  containersOf (item: ItemRef): string[] {
+    return this.carriersOf(item).filter((carrier) => carrier.startsWith('container:')).map(idOf)
+  }
+
   vehicleOf (item: ItemRef): string | null {
     const top = this.carriersOf(item).at(-1)
     return top?.startsWith('vehicle:') === true ? idOf(top) : null

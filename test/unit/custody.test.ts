@@ -28,6 +28,7 @@ describe('custody: what rides in what', () => {
       ['p1', null, 'TRUCK'], ['p2', null, 'TRUCK'], ['p3', null, 'TRUCK']
     ])
     expect(custody.carriersOf(parcelRef('p1'))).toEqual(['container:TOTE-1', 'container:PAL-1', 'vehicle:TRUCK'])
+    expect(custody.containersOf(parcelRef('p1'))).toEqual(['TOTE-1', 'PAL-1'])
     expect(custody.parcelsIn(vehicleRef('TRUCK')).sort()).toEqual(['p1', 'p2', 'p3'])
     // taking one parcel out of the tote takes it off the truck, and only it
     expect(custody.move(parcelRef('p2'), null, at(4))).toEqual({ ok: true, changes: [{ parcelId: 'p2', from: 'TRUCK', to: null }] })
