@@ -6,9 +6,9 @@ import { insertVisits } from '../db/queries/rfid-visits.js'
  * from reads that are already durable, so a crash loses at most the visits not yet stored.
  */
 export default fp(async (app) => {
-  const { registry, tagVisits } = app
+  const { tagVisits } = app
   const flush = async (): Promise<void> => {
-    const rows = tagVisits.drain(app.now(), (readerId) => tagVisits.configOf(registry.readers.get(readerId)))
+    const rows = tagVisits.drain(app.now())
     if (rows.length === 0) return
     try {
       await insertVisits(app.db.sql, rows)

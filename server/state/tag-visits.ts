@@ -11,6 +11,8 @@ export interface VisitRow extends VisitEnd {
 
 interface OpenVisit {
   step: SmoothingStep['visit']
+  /** The reader's settings when the visit opened: what closes it too. */
+  config: SmoothingConfig
   readerId: string
   epc: string
   parcelId: string | null
@@ -50,14 +52,14 @@ export class TagVisits {
     for (const observation of step.observations) {
       if (observation.kind === 'visit_end' && known !== undefined) this.ended.push({ ...observation, ...pick(known) })
     }
-    if (known === undefined || step.visit !== known.step) this.open.set(id, { step: step.visit, ...key })
+    if (known === undefined || step.visit !== known.step) this.open.set(id, { step: step.visit, config, ...key })
     return step
   }
 
   /** Closes visits whose tags have not been read for the window, and hands over every ended visit. */
-  drain (now: number, configOf: (readerId: string) => SmoothingConfig): VisitRow[] {
+  drain (now: number): VisitRow[] {
     for (const [id, visit] of this.open) {
-      const end = closeExpired(visit.step, now, configOf(visit.readerId))
+      const end = closeExpired(visit.step, now, visit.config)
       if (end !== null) this.ended.push({ ...end, ...pick(visit) })
       if (visit.step.closed) this.open.delete(id)
     }
