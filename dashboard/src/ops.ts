@@ -1,12 +1,11 @@
 import * as maplibregl from 'maplibre-gl'
-import type { GeoJSONSource } from 'maplibre-gl'
-import type { FeatureCollection, Point } from 'geojson'
 import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
 import { addPlaces } from './places-layer.js'
 import { startKpiPanel } from './kpi-panel.js'
 import { openLiveSocket } from './live-socket.js'
+import { VehicleLayer } from './vehicle-layer.js'
 
 interface LivePosition {
   deviceId: string
@@ -22,9 +21,9 @@ type LiveFrame =
   | { type: 'snapshot' | 'positions', positions: LivePosition[] }
   | { type: 'error', error: string }
 
-interface Vehicle { id: string, name: string, plate: string | null }
+interface Driver { name: string, phone: string | null, since: string }
+interface Vehicle { id: string, name: string, plate: string | null, driver: Driver | null }
 
-const positions = new Map<string, LivePosition>()
 const vehicles = new Map<string, Vehicle>()
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T
 
@@ -67,29 +66,18 @@ async function startMap (): Promise<maplibregl.Map> {
   for (const vehicle of list.items) vehicles.set(vehicle.id, vehicle)
 
   const map = new maplibregl.Map({ container: 'map', style: await basemapStyle(), center: [100.5, 13.7], zoom: 4 })
-  Object.assign(window, { trackstream: { map, positions } })
   map.addControl(new maplibregl.NavigationControl(), 'top-right')
   await map.once('load')
   await addPlaces(map)
-  map.addSource('vehicles', { type: 'geojson', data: toGeoJson() })
-  map.addLayer({
-    id: 'vehicles',
-    type: 'circle',
-    source: 'vehicles',
-    paint: {
-      'circle-radius': 7,
-      'circle-color': ['case', ['get', 'stale'], '#8a8f98', '#0b6bcb'],
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': 2
-    }
-  })
+  const layer = new VehicleLayer(map)
+  Object.assign(window, { trackstream: { map, positions: layer.all } })
   map.on('click', 'vehicles', (event) => {
     const id = event.features?.[0]?.properties?.deviceId as string | undefined
     const position = id === undefined ? undefined : positions.get(id)
     if (position === undefined) return
     const content = describe(position)
     new maplibregl.Popup().setLngLat([position.lon, position.lat]).setDOMContent(content).addTo(map)
-    if (position.vehicleId !== null) void listAboard(position.vehicleId, content)
+    if (position.vehicleId !== null) void describeVehicle(position.vehicleId, content)
   })
 
   const viewport = (): [number, number, number, number] => {
@@ -98,7 +86,7 @@ async function startMap (): Promise<maplibregl.Map> {
   }
   const socket = openLiveSocket('/ws/live', {
     onOpen: (live) => { live.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) },
-    onMessage: (message) => { onFrame(message as LiveFrame, map) },
+    onMessage: (message) => { onFrame(message as LiveFrame, layer) },
     onStatus: (connected) => {
       $('#connection').textContent = connected ? 'live' : 'reconnecting…'
       $('#connection').dataset.connected = String(connected)
@@ -113,26 +101,15 @@ function wholeWorld (map: maplibregl.Map): boolean {
   return b.getEast() - b.getWest() >= 360
 }
 
-function onFrame (frame: LiveFrame, map: maplibregl.Map): void {
+/** What the live feed said last, per device: the popup and the list read it. */
+const positions = new Map<string, LivePosition>()
+
+function onFrame (frame: LiveFrame, layer: VehicleLayer): void {
   if (frame.type === 'error') return
   if (frame.type === 'snapshot') positions.clear()
   for (const position of frame.positions) positions.set(position.deviceId, position)
-  map.getSource<GeoJSONSource>('vehicles')?.setData(toGeoJson())
+  layer.update(frame.positions, frame.type === 'snapshot')
   renderList()
-}
-
-const STALE_MS = 5 * 60 * 1000
-
-function toGeoJson (): FeatureCollection<Point> {
-  const now = Date.now()
-  return {
-    type: 'FeatureCollection',
-    features: [...positions.values()].map((p) => ({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
-      properties: { deviceId: p.deviceId, vehicleId: p.vehicleId, stale: now - p.time > STALE_MS }
-    }))
-  }
 }
 
 function label (position: LivePosition): string {
@@ -151,11 +128,13 @@ function describe (position: LivePosition): HTMLElement {
   return box
 }
 
-/** What the clicked vehicle carries, added to its popup when the API answers. */
-async function listAboard (vehicleId: string, box: HTMLElement): Promise<void> {
-  const response = await fetch(`/api/vehicles/${encodeURIComponent(vehicleId)}/aboard`)
-  if (!response.ok) return
-  const { parcels } = await response.json() as { parcels: Array<{ trackingNumber: string, status: string, via: string[] }> }
+/** Who drives the clicked vehicle and what it carries, added to its popup when the API answers. */
+async function describeVehicle (vehicleId: string, box: HTMLElement): Promise<void> {
+  const id = encodeURIComponent(vehicleId)
+  const [vehicleResponse, aboardResponse] = await Promise.all([fetch(`/api/vehicles/${id}`), fetch(`/api/vehicles/${id}/aboard`)])
+  if (vehicleResponse.ok) box.append(driverLine((await vehicleResponse.json() as Vehicle).driver))
+  if (!aboardResponse.ok) return
+  const { parcels } = await aboardResponse.json() as { parcels: Array<{ trackingNumber: string, status: string, via: string[] }> }
   const list = document.createElement('ul')
   list.className = 'aboard'
   list.setAttribute('aria-label', 'Parcels aboard')
@@ -167,6 +146,23 @@ async function listAboard (vehicleId: string, box: HTMLElement): Promise<void> {
   const summary = document.createElement('div')
   summary.textContent = parcels.length === 0 ? 'Nothing aboard' : `${parcels.length} aboard`
   box.append(summary, list)
+}
+
+function driverLine (driver: Driver | null): HTMLElement {
+  const line = document.createElement('div')
+  line.className = 'driver'
+  if (driver === null) {
+    line.textContent = 'No driver named'
+    return line
+  }
+  line.textContent = `Driver: ${driver.name}`
+  if (driver.phone !== null) {
+    const call = document.createElement('a')
+    call.href = `tel:${driver.phone.replace(/[^+0-9]/g, '')}`
+    call.textContent = driver.phone
+    line.append(' · ', call)
+  }
+  return line
 }
 
 function renderList (): void {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { insertVehicle, selectVehicles } from '../db/queries/vehicles.js'
+import { insertVehicle, selectVehicles, updateVehicleDriver } from '../db/queries/vehicles.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import type { VehicleRecord } from '../state/registry.js'
-import { dateTime, idSchema, listOf, nullableNumber, nullableString, ops } from './schemas.js'
+import type { Driver, VehicleRecord } from '../state/registry.js'
+import { dateTime, idParams, idSchema, listOf, nullableNumber, nullableString, ops } from './schemas.js'
 
 const vehicleSchema = {
   type: 'object',
@@ -12,6 +12,11 @@ const vehicleSchema = {
     name: { type: 'string' },
     plate: nullableString,
     deviceId: nullableString,
+    driver: {
+      type: ['object', 'null'],
+      description: 'who drives it now; for the ops desk only, never shown to buyers',
+      properties: { name: { type: 'string' }, phone: nullableString, since: dateTime }
+    },
     createdAt: dateTime,
     position: {
       type: ['object', 'null'],
@@ -26,6 +31,18 @@ const vehicleSchema = {
   }
 } as const
 
+const driverInput = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    phone: { type: 'string', pattern: '^\\+?[0-9 ()-]{3,32}$', description: 'to call the driver from the ops map' }
+  }
+} as const
+
+interface DriverInput { name: string, phone?: string }
+
 const vehicles: FastifyPluginAsync = async (app) => {
   const { registry, hub } = app
   app.addHook('onRequest', app.requireOps)
@@ -38,7 +55,10 @@ const vehicles: FastifyPluginAsync = async (app) => {
     }
   }
 
-  app.post<{ Body: { id: string, name: string, plate?: string, deviceId?: string } }>('/api/vehicles', {
+  const driverOf = (input: DriverInput | null | undefined): Driver | null =>
+    input == null ? null : { name: input.name, phone: input.phone ?? null, since: new Date(app.now()) }
+
+  app.post<{ Body: { id: string, name: string, plate?: string, deviceId?: string, driver?: DriverInput } }>('/api/vehicles', {
     schema: {
       tags: ['vehicles'],
       summary: 'Add a vehicle, optionally with the tracker it carries',
@@ -51,7 +71,8 @@ const vehicles: FastifyPluginAsync = async (app) => {
           id: idSchema,
           name: { type: 'string', minLength: 1, maxLength: 200 },
           plate: { type: 'string', maxLength: 32 },
-          deviceId: { type: 'string', description: 'a registered device of kind tracker' }
+          deviceId: { type: 'string', description: 'a registered device of kind tracker' },
+          driver: driverInput
         }
       },
       response: { 201: vehicleSchema }
@@ -65,7 +86,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
     }
     let vehicle: VehicleRecord
     try {
-      vehicle = await insertVehicle(app.db.sql, { id: request.body.id, name: request.body.name, plate, deviceId })
+      vehicle = await insertVehicle(app.db.sql, { id: request.body.id, name: request.body.name, plate, deviceId, driver: driverOf(request.body.driver) })
     } catch (error) {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('vehicle or its tracker', request.body.id)
       throw error
@@ -77,6 +98,30 @@ const vehicles: FastifyPluginAsync = async (app) => {
   app.get('/api/vehicles', {
     schema: { tags: ['vehicles'], summary: 'All vehicles with their latest position', ...ops, response: { 200: listOf(vehicleSchema) } }
   }, async () => ({ items: (await selectVehicles(app.db.sql)).map(view) }))
+
+  app.get<{ Params: { id: string } }>('/api/vehicles/:id', {
+    schema: { tags: ['vehicles'], summary: 'One vehicle: its tracker, driver and latest position', ...ops, params: idParams, response: { 200: vehicleSchema } }
+  }, async (request) => {
+    const vehicle = registry.vehicles.get(request.params.id)
+    if (vehicle === undefined) throw new Errors.NotFound('vehicle', request.params.id)
+    return view(vehicle)
+  })
+
+  app.put<{ Params: { id: string }, Body: { driver: DriverInput | null } }>('/api/vehicles/:id/driver', {
+    schema: {
+      tags: ['vehicles'],
+      summary: 'Say who drives the vehicle now (at the start of a shift), or null when nobody does',
+      ...ops,
+      params: idParams,
+      body: { type: 'object', required: ['driver'], additionalProperties: false, properties: { driver: { anyOf: [driverInput, { type: 'null' }] } } },
+      response: { 200: vehicleSchema }
+    }
+  }, async (request) => {
+    const vehicle = await updateVehicleDriver(app.db.sql, request.params.id, driverOf(request.body.driver))
+    if (vehicle === undefined) throw new Errors.NotFound('vehicle', request.params.id)
+    registry.putVehicle(vehicle)
+    return view(vehicle)
+  })
 }
 
 export default vehicles

@@ -67,11 +67,19 @@ export interface AntennaMapping {
   side?: 'inner' | 'outer'
 }
 
+/** Who drives a vehicle now, and since when. */
+export interface Driver {
+  name: string
+  phone: string | null
+  since: Date
+}
+
 export interface VehicleRecord {
   id: string
   name: string
   plate: string | null
   deviceId: string | null
+  driver: Driver | null
   createdAt: Date
 }
 

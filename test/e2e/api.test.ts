@@ -121,6 +121,7 @@ const VALID_BODIES: Record<string, unknown> = {
   'POST /api/geofences': { id: 'PROBE', name: 'Probe', kind: 'other', shape: { type: 'circle', lat: 13, lon: 100, radiusM: 100 } },
   'POST /api/custody': { items: [{ parcel: 'PROBE' }], into: null },
   'PUT /api/readers/{id}/vehicle': { vehicleId: null },
+  'PUT /api/vehicles/{id}/driver': { driver: null },
   'POST /api/webhooks': { url: 'https://erp.example.com/hooks' }
 }
 
@@ -163,6 +164,7 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/rfid-visits',
       'GET /api/stations',
       'GET /api/vehicles',
+      'GET /api/vehicles/{id}',
       'GET /api/vehicles/{id}/aboard',
       'GET /api/webhooks',
       'GET /api/webhooks/{id}/deliveries',
@@ -180,7 +182,8 @@ describe('access: everything but the public routes needs the API key', () => {
       'POST /api/webhooks/{id}/test',
       'POST /api/webhooks/deliveries/{id}/retry',
       'PUT /api/readers/{id}',
-      'PUT /api/readers/{id}/vehicle'
+      'PUT /api/readers/{id}/vehicle',
+      'PUT /api/vehicles/{id}/driver'
     ])
   })
 
@@ -194,7 +197,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(39 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(41 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -394,7 +397,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 39 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 41 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
@@ -406,7 +409,7 @@ describe('OpenAPI document and Swagger UI', () => {
       'POST /api/webhooks/deliveries/{id}/retry', 'POST /api/webhooks/{id}/test', 'POST /integrations/chirpstack', 'POST /integrations/ttn',
       'POST /osmand', 'POST /owntracks', 'PUT /osmand'
     ])
-    expect(writes.length).toBe(23)
+    expect(writes.length).toBe(24)
   })
 
   it('serves the Swagger UI from local assets only', async () => {
@@ -500,6 +503,30 @@ describe('validation and conflicts', () => {
     await expectError('POST', '/api/vehicles', { id: 'V2', name: 'Van 2', deviceId: 'trk-1' }, 409, 'TS_ALREADY_EXISTS')
     await expectError('POST', '/api/vehicles', { id: 'V1', name: 'Van 1 again' }, 409, 'TS_ALREADY_EXISTS')
     expect((await server.api<{ items: Array<{ id: string }> }>('GET', '/api/vehicles')).body.items.map((v) => v.id)).toEqual(['V1'])
+  })
+
+  it('names a vehicle\'s driver for the shift, keeps them across a restart, and takes them off', async () => {
+    await expectError('PUT', '/api/vehicles/V1/driver', { driver: { name: '' } }, 400, 'FST_ERR_VALIDATION')
+    await expectError('PUT', '/api/vehicles/V1/driver', { driver: { name: 'Somchai', phone: 'call me' } }, 400, 'FST_ERR_VALIDATION')
+    await expectError('PUT', '/api/vehicles/NOPE/driver', { driver: { name: 'Somchai' } }, 404, 'TS_NOT_FOUND')
+    await expectError('GET', '/api/vehicles/NOPE', undefined, 404, 'TS_NOT_FOUND')
+    expect((await server.api('GET', '/api/vehicles/V1')).body).toMatchObject({ id: 'V1', driver: null })
+    const named = await server.api<{ driver: { name: string, phone: string | null, since: string } }>('PUT', '/api/vehicles/V1/driver', { driver: { name: 'Somchai K.', phone: '+66 81 234 5678' } })
+    expect(named.status).toBe(200)
+    expect(named.body.driver).toEqual({ name: 'Somchai K.', phone: '+66 81 234 5678', since: expect.any(String) })
+    expect(Math.abs(Date.parse(named.body.driver.since) - Date.now())).toBeLessThan(60_000)
+    const withDriver = await server.api('POST', '/api/vehicles', { id: 'V3', name: 'Van 3', driver: { name: 'Malee' } })
+    expect(withDriver.body).toMatchObject({ driver: { name: 'Malee', phone: null } })
+
+    const restarted = await startTestServer({ db: server.db })
+    try {
+      expect((await restarted.api('GET', '/api/vehicles/V1')).body).toMatchObject({ driver: { name: 'Somchai K.', phone: '+66 81 234 5678' } })
+      expect((await restarted.api<{ items: Array<{ id: string, driver: unknown }> }>('GET', '/api/vehicles')).body.items.map((v) => [v.id, v.driver === null]))
+        .toEqual([['V1', false], ['V3', false]])
+      expect((await restarted.api('PUT', '/api/vehicles/V3/driver', { driver: null })).body).toMatchObject({ id: 'V3', driver: null })
+    } finally {
+      await restarted.close()
+    }
   })
 
   it('refuses a parcel with a malformed EPC, without a destination country, or with a taken number or EPC', async () => {

@@ -164,6 +164,66 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     await page.close()
   })
 
+  it('clusters vehicles at low zoom, glides a vehicle between fixes when zoomed in, and names its driver', async () => {
+    const vans: MqttClient[] = []
+    for (const [i, lon] of [98.98, 98.985, 98.99].entries()) {
+      const { secret } = await server.registerDevice(`van-c${i}`)
+      expect((await server.api('POST', '/api/vehicles', { id: `VC${i}`, name: `Van C${i}`, deviceId: `van-c${i}` })).status).toBe(201)
+      const client = await connectDevice(server.mqttUrl, `van-c${i}`, secret)
+      vans.push(client)
+      await publish(client, deviceTopic(`van-c${i}`, 'fix'), JSON.stringify({ time: Date.now() - 5000, lat: 18.79, lon, speed: 8 }))
+    }
+    expect((await server.api('PUT', '/api/vehicles/VC0/driver', { driver: { name: 'Somchai K.', phone: '+66 81 234 5678' } })).status).toBe(200)
+
+    const { page, errors } = await open('/')
+    await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)
+    await page.evaluate(() => { (window as unknown as { trackstream: { map: { jumpTo: (o: object) => void } } }).trackstream.map.jumpTo({ center: [98.98, 18.79], zoom: 6 }) })
+    const clusters = async (): Promise<number[]> => await page.evaluate(() => {
+      const { map } = (window as unknown as { trackstream: { map: { queryRenderedFeatures: (o: object) => Array<{ properties: { point_count: number } }> } } }).trackstream
+      return map.queryRenderedFeatures({ layers: ['vehicle-clusters'] }).map((f) => f.properties.point_count)
+    })
+    await expect.poll(clusters, { timeout: 10_000 }).toEqual([3])
+    const label = page.locator('.cluster-count', { hasText: /^3$/ })
+    await expect.poll(async () => await label.getAttribute('aria-label'), { timeout: 10_000 }).toBe('3 vehicles here: zoom in')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-clusters.png') })
+    // the label is a button: Enter on it zooms in until the three come apart
+    await label.focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(async () => (await renderedVehicles(page)).map((v) => v.deviceId).filter((id) => id.startsWith('van-c')).sort(), { timeout: 10_000 })
+      .toEqual(['van-c0', 'van-c1', 'van-c2'])
+    expect(await clusters()).toEqual([])
+
+    // zoomed in, a new fix is drawn as a glide: the marker passes points between the two fixes
+    await page.evaluate(() => { (window as unknown as { trackstream: { map: { jumpTo: (o: object) => void } } }).trackstream.map.jumpTo({ center: [98.98, 18.79], zoom: 15 }) })
+    await page.waitForFunction(() => (window as unknown as { trackstream: { map: { loaded: () => boolean } } }).trackstream.map.loaded())
+    await page.evaluate(() => {
+      const w = window as unknown as { seen: number[], trackstream: { map: { on: (e: string, f: () => void) => void, querySourceFeatures: (s: string) => Array<{ properties: { deviceId?: string }, geometry: { coordinates: [number, number] } }> } } }
+      w.seen = []
+      w.trackstream.map.on('render', () => {
+        const van = w.trackstream.map.querySourceFeatures('vehicles').find((f) => f.properties.deviceId === 'van-c0')
+        if (van !== undefined) w.seen.push(van.geometry.coordinates[0])
+      })
+    })
+    await publish(vans[0] as MqttClient, deviceTopic('van-c0', 'fix'), JSON.stringify({ time: Date.now() - 1000, lat: 18.79, lon: 98.984, speed: 8 }))
+    await expect.poll(async () => (await renderedVehicles(page)).find((v) => v.deviceId === 'van-c0')?.lon, { timeout: 10_000 }).toBeCloseTo(98.984, 4)
+    const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen)
+    expect(seen.filter((lon) => lon > 98.9802 && lon < 98.9838).length).toBeGreaterThan(0)
+
+    const at = await page.evaluate(() => {
+      const { map } = (window as unknown as { trackstream: { map: { project: (p: [number, number]) => { x: number, y: number }, getContainer: () => HTMLElement } } }).trackstream
+      const point = map.project([98.984, 18.79])
+      const box = map.getContainer().getBoundingClientRect()
+      return { x: box.left + point.x, y: box.top + point.y }
+    })
+    await page.mouse.click(at.x, at.y)
+    await expect.poll(async () => await page.locator('.maplibregl-popup .driver').textContent(), { timeout: 10_000 }).toBe('Driver: Somchai K. · +66 81 234 5678')
+    expect(await page.locator('.maplibregl-popup .driver a').getAttribute('href')).toBe('tel:+66812345678')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-vehicle-driver.png') })
+    expect(errors).toEqual([])
+    await page.close()
+    for (const client of vans) await client.endAsync()
+  })
+
   it('shows delivery KPIs per partner, as figures and bars, and by lane on request', async () => {
     for (const [number, partner, promised] of [['TSB-K1', 'FastMile', 48], ['TSB-K2', 'FastMile', -1], ['TSB-K3', 'SlowPost', 48]] as const) {
       expect((await server.api('POST', '/api/parcels', {
