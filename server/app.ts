@@ -124,6 +124,6 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(trackRoutes)
   await app.register(ingestRoutes)
   await app.register(liveRoutes)
-  await app.register(dashboardRoutes, { basemapStyleUrl: config.basemapStyleUrl })
+  await app.register(dashboardRoutes, { basemap: { styleUrl: config.basemapStyleUrl, tileUrl: config.basemapTileUrl, attribution: config.basemapAttribution } })
   return app
 }

@@ -17,6 +17,9 @@ export interface Config {
   /** Unset means: generate one on first start and keep it in dataDir. */
   apiKey: string | undefined
   basemapStyleUrl: string | undefined
+  /** An XYZ raster tile template ({z}/{x}/{y}) for the maps, instead of a whole style. */
+  basemapTileUrl: string | undefined
+  basemapAttribution: string | undefined
   retentionDays: number
   compressAfterDays: number
   maxMessageBytes: number
@@ -67,6 +70,8 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
     apiKey: read.optional('API_KEY'),
     basemapStyleUrl: read.url('BASEMAP_STYLE_URL', ['http:', 'https:']),
+    basemapTileUrl: read.url('BASEMAP_TILE_URL', ['http:', 'https:']),
+    basemapAttribution: read.optional('BASEMAP_ATTRIBUTION'),
     retentionDays: read.integer('RETENTION_DAYS', 365, 0, 36500),
     compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
@@ -107,6 +112,12 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
   }
   if (config.apiKey !== undefined && config.apiKey.length < 16) {
     problems.push('API_KEY must be at least 16 characters long')
+  }
+  if (config.basemapTileUrl !== undefined && !['{z}', '{x}', '{y}'].every((part) => config.basemapTileUrl?.includes(part))) {
+    problems.push('BASEMAP_TILE_URL must hold {z}, {x} and {y}, e.g. https://tiles.example.com/{z}/{x}/{y}.png')
+  }
+  if (config.basemapTileUrl !== undefined && config.basemapStyleUrl !== undefined) {
+    problems.push('BASEMAP_STYLE_URL and BASEMAP_TILE_URL both choose the basemap: set one of them')
   }
   if (config.httpPort !== 0 && config.httpPort === config.mqttPort) {
     problems.push(`HTTP_PORT and MQTT_PORT are both ${config.httpPort}; give them different ports`)

@@ -2,12 +2,23 @@ import type { StyleSpecification } from 'maplibre-gl'
 
 interface UiConfig {
   basemapStyleUrl: string | null
+  basemapTileUrl: string | null
+  basemapAttribution: string | null
 }
 
-/** BASEMAP_STYLE_URL when configured; otherwise the offline style served by this server. */
+/** BASEMAP_STYLE_URL or BASEMAP_TILE_URL when configured; otherwise the offline style served by this server. */
 export async function basemapStyle (): Promise<string | StyleSpecification> {
   const config = await (await fetch('/ui-config.json')).json() as UiConfig
+  if (config.basemapTileUrl !== null) return rasterStyle(config.basemapTileUrl, config.basemapAttribution)
   return config.basemapStyleUrl ?? offlineStyle(window.location.origin)
+}
+
+function rasterStyle (tiles: string, attribution: string | null): StyleSpecification {
+  return {
+    version: 8,
+    sources: { tiles: { type: 'raster', tiles: [tiles], tileSize: 256, maxzoom: 19, ...(attribution === null ? {} : { attribution }) } },
+    layers: [{ id: 'tiles', type: 'raster', source: 'tiles' }]
+  }
 }
 
 export function offlineStyle (origin: string): StyleSpecification {

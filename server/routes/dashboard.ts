@@ -6,7 +6,9 @@ import type { FastifyPluginAsync } from 'fastify'
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url))
 
 /** The ops map at / and the buyer's page at /t/<token>, built by `npm run build` into dashboard/dist. */
-const dashboard: FastifyPluginAsync<{ basemapStyleUrl: string | undefined }> = async (app, { basemapStyleUrl }) => {
+interface BasemapOptions { styleUrl: string | undefined, tileUrl: string | undefined, attribution: string | undefined }
+
+const dashboard: FastifyPluginAsync<{ basemap: BasemapOptions }> = async (app, { basemap }) => {
   if (!existsSync(DASHBOARD_DIST)) {
     app.log.warn(`${DASHBOARD_DIST} is missing: run "npm run build" to build the dashboard`)
     return
@@ -19,10 +21,15 @@ const dashboard: FastifyPluginAsync<{ basemapStyleUrl: string | undefined }> = a
   app.get('/ui-config.json', {
     schema: {
       tags: ['operations'],
-      summary: 'What the pages need to know: the basemap style (offline when null)',
-      response: { 200: { type: 'object', properties: { basemapStyleUrl: { type: ['string', 'null'] } } } }
+      summary: 'What the pages need to know: the basemap, a MapLibre style or an XYZ tile template (both null: the offline basemap)',
+      response: {
+        200: {
+          type: 'object',
+          properties: { basemapStyleUrl: { type: ['string', 'null'] }, basemapTileUrl: { type: ['string', 'null'] }, basemapAttribution: { type: ['string', 'null'] } }
+        }
+      }
     }
-  }, async () => ({ basemapStyleUrl: basemapStyleUrl ?? null }))
+  }, async () => ({ basemapStyleUrl: basemap.styleUrl ?? null, basemapTileUrl: basemap.tileUrl ?? null, basemapAttribution: basemap.attribution ?? null }))
 }
 
 export default dashboard

@@ -876,7 +876,7 @@ describe('devices API', () => {
   })
 
   it('serves no basemap style URL by default', async () => {
-    expect(await anonymous(server, 'GET', '/ui-config.json')).toEqual({ status: 200, text: '{"basemapStyleUrl":null}' })
+    expect(await anonymous(server, 'GET', '/ui-config.json')).toEqual({ status: 200, text: '{"basemapStyleUrl":null,"basemapTileUrl":null,"basemapAttribution":null}' })
   })
 
   it('serves the basemap style URL the server was configured with', async () => {
@@ -884,7 +884,7 @@ describe('devices API', () => {
     try {
       const response = await fetch(`${configured.httpUrl}/ui-config.json`)
       expect(response.status).toBe(200)
-      expect(await response.json()).toEqual({ basemapStyleUrl: 'https://tiles.example.com/style.json' })
+      expect(await response.json()).toEqual({ basemapStyleUrl: 'https://tiles.example.com/style.json', basemapTileUrl: null, basemapAttribution: null })
     } finally {
       await configured.close()
     }

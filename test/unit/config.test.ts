@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       logFormat: 'pretty',
       apiKey: undefined,
       basemapStyleUrl: undefined,
+      basemapTileUrl: undefined,
+      basemapAttribution: undefined,
       retentionDays: 365,
       compressAfterDays: 7,
       maxMessageBytes: 262_144,
@@ -136,6 +138,15 @@ describe('loadConfig', () => {
 
   it('refuses a REDIS_URL with another scheme', () => {
     expect(problemsOf({ REDIS_URL: 'http://cache:6379' })).toEqual(['REDIS_URL must start with redis:// or rediss://'])
+  })
+
+  it('takes a raster tile template for the basemap only with {z}, {x} and {y}, and not beside a style', () => {
+    const tiles = 'https://tiles.example.com/{z}/{x}/{y}.png'
+    expect(loadConfig({ BASEMAP_TILE_URL: tiles, BASEMAP_ATTRIBUTION: '© Example' }, CWD)).toMatchObject({ basemapTileUrl: tiles, basemapAttribution: '© Example' })
+    expect(problemsOf({ BASEMAP_TILE_URL: 'https://tiles.example.com/{z}/{x}.png' })).toEqual(['BASEMAP_TILE_URL must hold {z}, {x} and {y}, e.g. https://tiles.example.com/{z}/{x}/{y}.png'])
+    expect(problemsOf({ BASEMAP_TILE_URL: 'ftp://tiles.example.com/{z}/{x}/{y}.png' })).toEqual(['BASEMAP_TILE_URL must start with http:// or https://'])
+    expect(problemsOf({ BASEMAP_TILE_URL: tiles, BASEMAP_STYLE_URL: 'https://tiles.example.com/style.json' }))
+      .toEqual(['BASEMAP_STYLE_URL and BASEMAP_TILE_URL both choose the basemap: set one of them'])
   })
 
   it('serves MQTT over TLS only with both a certificate and a key, on its own port', () => {
