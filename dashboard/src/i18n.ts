@@ -11,10 +11,19 @@ interface Strings {
   waiting: string
   to: (place: string) => string
   payOnDelivery: (amount: string) => string
+  paidOnDelivery: (amount: string) => string
   expectedAround: (time: string) => string
   expectedBy: (day: string) => string
   journey: string
   language: string
+  /** The map of the last mile: the van far away, the van close by, the delivery, the legend. */
+  map: string
+  onTheVan: string
+  vanArea: string
+  vanClose: string
+  vanSeen: (time: string) => string
+  deliveredHere: string
+  yourAddress: string
 }
 
 const STRINGS: Record<Language, Strings> = {
@@ -24,10 +33,18 @@ const STRINGS: Record<Language, Strings> = {
     waiting: 'Waiting for the first update',
     to: (place) => `To ${place}`,
     payOnDelivery: (amount) => `Pay on delivery: ${amount}`,
+    paidOnDelivery: (amount) => `Paid on delivery: ${amount}`,
     expectedAround: (time) => `Expected around ${time}`,
     expectedBy: (day) => `Expected by ${day}`,
     journey: 'Parcel journey, newest first',
-    language: 'Language'
+    language: 'Language',
+    map: 'Map of your delivery',
+    onTheVan: 'Your parcel is on the van',
+    vanArea: 'The van is somewhere in the shaded area',
+    vanClose: 'The van is close to you',
+    vanSeen: (time) => `Van last seen at ${time}`,
+    deliveredHere: 'Delivered here',
+    yourAddress: 'Your address'
   },
   zh: {
     loading: '加载中…',
@@ -35,10 +52,18 @@ const STRINGS: Record<Language, Strings> = {
     waiting: '等待第一条更新',
     to: (place) => `寄往 ${place}`,
     payOnDelivery: (amount) => `货到付款：${amount}`,
+    paidOnDelivery: (amount) => `已货到付款：${amount}`,
     expectedAround: (time) => `预计 ${time} 左右送达`,
     expectedBy: (day) => `预计 ${day} 前送达`,
     journey: '包裹行程，最新在前',
-    language: '语言'
+    language: '语言',
+    map: '派送地图',
+    onTheVan: '您的包裹已在派送车上',
+    vanArea: '派送车在阴影区域内',
+    vanClose: '派送车就在您附近',
+    vanSeen: (time) => `派送车位置更新于 ${time}`,
+    deliveredHere: '在此处签收',
+    yourAddress: '您的地址'
   },
   th: {
     loading: 'กำลังโหลด…',
@@ -46,10 +71,18 @@ const STRINGS: Record<Language, Strings> = {
     waiting: 'รอการอัปเดตครั้งแรก',
     to: (place) => `ถึง ${place}`,
     payOnDelivery: (amount) => `ชำระเงินปลายทาง: ${amount}`,
+    paidOnDelivery: (amount) => `ชำระเงินปลายทางแล้ว: ${amount}`,
     expectedAround: (time) => `คาดว่าจะถึงประมาณ ${time}`,
     expectedBy: (day) => `คาดว่าจะถึงภายใน ${day}`,
     journey: 'เส้นทางพัสดุ ล่าสุดอยู่บนสุด',
-    language: 'ภาษา'
+    language: 'ภาษา',
+    map: 'แผนที่การจัดส่ง',
+    onTheVan: 'พัสดุของคุณอยู่บนรถนำส่งแล้ว',
+    vanArea: 'รถนำส่งอยู่ในบริเวณที่แรเงา',
+    vanClose: 'รถนำส่งอยู่ใกล้คุณแล้ว',
+    vanSeen: (time) => `ตำแหน่งรถล่าสุดเมื่อ ${time}`,
+    deliveredHere: 'จัดส่งที่นี่',
+    yourAddress: 'ที่อยู่ของคุณ'
   }
 }
 

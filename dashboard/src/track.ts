@@ -1,5 +1,6 @@
 import { LANGUAGES, locale, milestoneLabel, pickLanguage, strings, type Language } from './i18n.js'
 import { openLiveSocket } from './live-socket.js'
+import type { BuyerMap } from './buyer-map.js'
 
 interface PublicMilestone {
   code: string
@@ -15,20 +16,30 @@ interface PublicTracking {
   cashOnDelivery: { amount: string, currency: string } | null
   eta: Eta | null
   milestones: PublicMilestone[]
+  destinationPoint: Point | null
+  deliveredAt: Point | null
+  van: Van | null
 }
 
 interface Eta { time: string, basis: 'route' | 'lane' }
+interface Point { lat: number, lon: number }
+/** Coarse (the centre of a grid cell) until the van is near the buyer, exact from there. */
+interface Van extends Point { precise: boolean, time: string }
 
 type TrackFrame =
   | { type: 'snapshot', tracking: PublicTracking }
   | { type: 'milestones', milestones: PublicMilestone[] }
   | { type: 'eta', eta: Eta }
+  | { type: 'van', van: Van | null, destinationPoint: Point | null }
+  | { type: 'deliveredAt', deliveredAt: Point, destinationPoint: Point | null }
 
 const token = decodeURIComponent(window.location.pathname.split('/').pop() ?? '')
 let tracking: PublicTracking | undefined
 const $ = (selector: string): HTMLElement => document.querySelector(selector) as HTMLElement
 const SAVED = 'trackstream-language'
 let language: Language = pickLanguage(navigator.languages, localStorage.getItem(SAVED))
+/** Loaded on the first day there is something to show on it, and kept. */
+let buyerMap: Promise<BuyerMap> | undefined
 
 function setUpLanguages (): void {
   const select = $('#language') as HTMLSelectElement
@@ -64,7 +75,10 @@ function render (): void {
   const cod = tracking.cashOnDelivery
   $('#cod').hidden = cod === null
   if (cod !== null) {
-    $('#cod').textContent = t.payOnDelivery(new Intl.NumberFormat(tag, { style: 'currency', currency: cod.currency }).format(Number(cod.amount)))
+    const amount = new Intl.NumberFormat(tag, { style: 'currency', currency: cod.currency }).format(Number(cod.amount))
+    // the driver cannot record a COD parcel delivered without the amount, so delivered means paid
+    const paid = tracking.milestones.some((m) => m.code === 'cod_collected' || m.code === 'delivered')
+    $('#cod').textContent = paid ? t.paidOnDelivery(amount) : t.payOnDelivery(amount)
   }
   const items = [...tracking.milestones].reverse().map((milestone) => {
     const item = document.createElement('li')
@@ -84,6 +98,35 @@ function render (): void {
     return item
   })
   $('#timeline').replaceChildren(...items)
+  renderMap()
+}
+
+/** The map only when there is a van coming or a delivery point; maplibre-gl is not even loaded before. */
+function renderMap (): void {
+  if (tracking === undefined) return
+  const t = strings(language)
+  const { van, deliveredAt } = tracking
+  const shown = van !== null || deliveredAt !== null
+  $('#delivery-map').hidden = !shown
+  if (!shown) {
+    // keep a map already loaded, but empty, for when the van is back
+    void buyerMap?.then((map) => { map.show({ van: null, destination: null, deliveredAt: null }) })
+    return
+  }
+  $('#map').setAttribute('aria-label', t.map)
+  $('#map-title').textContent = van !== null ? t.onTheVan : t.deliveredHere
+  $('#map-detail').textContent = van === null
+    ? ''
+    : `${van.precise ? t.vanClose : t.vanArea} · ${t.vanSeen(new Date(van.time).toLocaleTimeString(locale(language), { timeStyle: 'short' }))}`
+  $('#map-legend').hidden = tracking.destinationPoint === null
+  $('#legend-destination').textContent = t.yourAddress
+  buyerMap ??= import('./buyer-map.js').then(async ({ openBuyerMap }) => await openBuyerMap($('#map')))
+  // the newest state when the map is ready, not the one of the moment it was asked for
+  void buyerMap.then((map) => {
+    if (tracking === undefined) return
+    const showing = tracking.van !== null || tracking.deliveredAt !== null
+    map.show({ van: tracking.van, destination: showing ? tracking.destinationPoint : null, deliveredAt: tracking.deliveredAt })
+  })
 }
 
 function addMilestones (milestones: PublicMilestone[]): void {
@@ -115,6 +158,13 @@ async function main (): Promise<void> {
       } else if (frame.type === 'eta') {
         if (tracking !== undefined) tracking.eta = frame.eta
         render()
+      } else if (frame.type === 'van' || frame.type === 'deliveredAt') {
+        if (tracking === undefined) return
+        if (frame.type === 'van') tracking.van = frame.van
+        else tracking.deliveredAt = frame.deliveredAt
+        // the buyer's own point comes with the first van of the day; a later null does not take it back
+        tracking.destinationPoint = frame.destinationPoint ?? tracking.destinationPoint
+        renderMap()
       } else {
         addMilestones(frame.milestones)
       }

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { Errors } from '../errors.js'
+import { VanFeed } from '../live/van-feed.js'
 import type { ParcelRecord } from '../state/registry.js'
 import { PublicViewCache } from '../tracking/public-cache.js'
-import { publicMilestones, toPublicTracking } from '../tracking/public-view.js'
+import { deliveredPoint, destinationPoint, publicMilestones, toPublicTracking } from '../tracking/public-view.js'
+import type { PublicVan } from '../tracking/van-view.js'
 
 const publicMilestoneSchema = {
   type: 'object',
@@ -16,6 +18,11 @@ const publicMilestoneSchema = {
       properties: { city: { type: ['string', 'null'] }, country: { type: ['string', 'null'] }, timezone: { type: ['string', 'null'] } }
     }
   }
+} as const
+
+const pointSchema = {
+  type: ['object', 'null'],
+  properties: { lat: { type: 'number' }, lon: { type: 'number' } }
 } as const
 
 export const publicTrackingSchema = {
@@ -33,9 +40,26 @@ export const publicTrackingSchema = {
       description: 'when it should arrive: from the van\'s route while out for delivery ("route"), from how long the rest took on its lane before ("lane")',
       properties: { time: { type: 'string', format: 'date-time' }, basis: { type: 'string', enum: ['route', 'lane'] } }
     },
-    milestones: { type: 'array', items: publicMilestoneSchema }
+    milestones: { type: 'array', items: publicMilestoneSchema },
+    destinationPoint: { ...pointSchema, description: 'the buyer\'s own address as a point, when the parcel was registered with coordinates, from "out for delivery" on; null before' },
+    deliveredAt: { ...pointSchema, description: 'where the driver recorded the delivery' },
+    van: {
+      type: ['object', 'null'],
+      description: 'the van bringing the parcel, only while it is out for delivery on one: the centre of a 0.02° grid cell ("precise": false) until the van is within 3 km of the destination, its own fix ("precise": true) from there; null otherwise',
+      properties: {
+        lat: { type: 'number' },
+        lon: { type: 'number' },
+        precise: { type: 'boolean' },
+        time: { type: 'string', format: 'date-time', description: 'the fix it comes from' }
+      }
+    }
   }
 } as const
+
+/** The cached view with the van of this moment added: the van moves far more often than a milestone comes. */
+function withVan (view: string, van: PublicVan | null): string {
+  return `${view.slice(0, view.lastIndexOf('}'))},"van":${JSON.stringify(van)}}`
+}
 
 const tokenParams = {
   type: 'object',
@@ -46,6 +70,7 @@ const tokenParams = {
 /** What the buyer's tracking link opens: public, keyed only by the unguessable token. */
 const track: FastifyPluginAsync = async (app) => {
   const { registry, hub } = app
+  const vans = new VanFeed(app.bus, registry, app.deviceState)
 
   const find = (token: string): ParcelRecord => {
     const parcel = registry.parcelOfToken(token)
@@ -59,7 +84,10 @@ const track: FastifyPluginAsync = async (app) => {
     if (event.kind === 'milestones') for (const milestone of event.milestones) cache.forget(milestone.parcelId)
     if (event.kind === 'etas') for (const eta of event.etas) cache.forget(eta.parcelId)
   })
-  app.addHook('onClose', async () => { unsubscribe() })
+  app.addHook('onClose', async () => {
+    unsubscribe()
+    vans.close()
+  })
 
   app.get<{ Params: { token: string } }>('/api/track/:token', {
     schema: {
@@ -71,14 +99,14 @@ const track: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const parcel = find(request.params.token)
     const view = await cache.get(parcel.id, async () => JSON.stringify(await snapshot(parcel)))
-    return await reply.type('application/json; charset=utf-8').send(view)
+    return await reply.type('application/json; charset=utf-8').send(withVan(view, vans.current(parcel)))
   })
 
   app.get<{ Params: { token: string } }>('/ws/track/:token', {
     websocket: true,
     schema: {
       tags: ['public tracking'],
-      summary: 'WebSocket: a snapshot, then each new milestone of the parcel as it is recorded, and its ETA whenever it moves by more than ETA_PUSH_THRESHOLD_MS',
+      summary: 'WebSocket: a snapshot, then each new milestone of the parcel as it is recorded ({"type":"milestones"}), its ETA whenever it moves by more than ETA_PUSH_THRESHOLD_MS ({"type":"eta"}), the van whenever it changes on the buyer\'s map ({"type":"van","van":{…}|null,"destinationPoint":{…}|null}) and where it was delivered ({"type":"deliveredAt","deliveredAt":{"lat","lon"},"destinationPoint":{…}|null})',
       params: tokenParams
     }
   }, async (socket, request) => {
@@ -94,13 +122,27 @@ const track: FastifyPluginAsync = async (app) => {
         station: row.stationId === null ? null : registry.stations.get(row.stationId) ?? null
       })))
       if (milestones.length > 0) socket.send(JSON.stringify({ type: 'milestones', milestones }))
+      const deliveredAt = deliveredPoint(rows)
+      if (deliveredAt !== null) socket.send(JSON.stringify({ type: 'deliveredAt', deliveredAt, destinationPoint: destinationPoint(parcel) }))
     }, ({ eta, basis }) => {
       socket.send(JSON.stringify({ type: 'eta', eta: { time: new Date(eta).toISOString(), basis } }))
     })
-    socket.on('close', stop)
+    let stopVan = (): void => {}
+    socket.on('close', () => {
+      stop()
+      stopVan()
+    })
     // subscribe first, then read: a milestone committed in between arrives twice, never zero times
     try {
-      socket.send(JSON.stringify({ type: 'snapshot', tracking: await snapshot(parcel) }))
+      const tracking = await snapshot(parcel)
+      if (socket.readyState !== socket.OPEN) return
+      // the van is read from memory, so watching it from the moment it is read leaves no gap; each
+      // van comes with the buyer's own point, which the page may not have had before that day
+      const van = vans.watch(parcel, (next) => {
+        socket.send(JSON.stringify({ type: 'van', van: next, destinationPoint: next === null ? null : destinationPoint(parcel) }))
+      })
+      stopVan = van.stop
+      socket.send(JSON.stringify({ type: 'snapshot', tracking: { ...tracking, van: van.van } }))
     } catch (error) {
       request.log.warn({ err: error }, 'could not send the tracking snapshot')
       socket.close(1011, 'try again')

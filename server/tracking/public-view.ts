@@ -1,6 +1,8 @@
 import type { TimelineEntry } from '../db/queries/timeline.js'
 import type { ParcelRecord } from '../state/registry.js'
+import type { LatLon } from './geo.js'
 import { MILESTONES, type MilestoneCode } from './milestones.js'
+import type { PublicVan } from './van-view.js'
 
 export interface PublicMilestone {
   code: MilestoneCode
@@ -18,15 +20,36 @@ export interface PublicTracking {
   /** When it should arrive: from the van's route while out for delivery, from the lane's history before. */
   eta: { time: string, basis: 'route' | 'lane' } | null
   milestones: PublicMilestone[]
+  /**
+   * The buyer's own address as a point on their map, when the parcel was registered with one; only
+   * from "out for delivery" on, when there is a map. A tracking link gets forwarded, and for weeks
+   * before that day the city is all it needs to say.
+   */
+  destinationPoint: LatLon | null
+  /** Where the driver recorded the delivery. */
+  deliveredAt: LatLon | null
+  /** The van while it brings the parcel: coarse until it is near (van-view.ts); null otherwise. */
+  van: PublicVan | null
 }
+
+/** All of the view but the van, which moves with every fix: this part changes only with a milestone or an ETA. */
+export type PublicTrackingRecord = Omit<PublicTracking, 'van'>
+
+/** The steps from which the buyer's page has a map: their van is coming, or it came. */
+const ON_THE_MAP: ReadonlySet<MilestoneCode> = new Set(['out_for_delivery', 'delivered'])
 
 /**
  * What a buyer holding the tracking link may see. Internal steps (sorted, loaded), ids, EPCs,
- * device ids, coordinates and the street address stay out.
+ * device ids, vehicles, other parcels and the street address stay out; of coordinates, only the
+ * buyer's own destination and delivery point.
  */
-export function toPublicTracking (parcel: ParcelRecord, timeline: readonly TimelineEntry[], eta?: { eta: number, basis: 'route' | 'lane' }): PublicTracking {
+export function toPublicTracking (parcel: ParcelRecord, timeline: readonly TimelineEntry[], eta?: { eta: number, basis: 'route' | 'lane' }): PublicTrackingRecord {
   const milestones = publicMilestones(timeline)
   const latest = milestones.at(-1)
+  const deliveredAt = deliveredPoint(timeline)
+  // the parcel's track in memory is ahead of the timeline read from the database while a milestone
+  // commits: it is what the van shown beside this view was read from
+  const onTheMap = deliveredAt !== null || parcel.track.recent.some((step) => ON_THE_MAP.has(step.code)) || timeline.some((entry) => ON_THE_MAP.has(entry.code))
   return {
     trackingNumber: parcel.trackingNumber,
     status: latest === undefined ? null : { code: latest.code, label: latest.label, time: latest.time },
@@ -35,8 +58,24 @@ export function toPublicTracking (parcel: ParcelRecord, timeline: readonly Timel
       ? null
       : { amount: parcel.codAmount, currency: parcel.codCurrency },
     eta: eta === undefined ? null : { time: new Date(eta.eta).toISOString(), basis: eta.basis },
-    milestones
+    milestones,
+    destinationPoint: onTheMap ? destinationPoint(parcel) : null,
+    deliveredAt
   }
+}
+
+export function destinationPoint (parcel: Pick<ParcelRecord, 'destination'>): LatLon | null {
+  const { lat, lon } = parcel.destination
+  return lat === null || lon === null ? null : { lat, lon }
+}
+
+/** Where the latest delivery of these milestones (in time order) was recorded, if it was placed. */
+export function deliveredPoint (milestones: ReadonlyArray<{ code: MilestoneCode, lat: number | null, lon: number | null }>): LatLon | null {
+  for (let i = milestones.length - 1; i >= 0; i--) {
+    const milestone = milestones[i]
+    if (milestone?.code === 'delivered' && milestone.lat !== null && milestone.lon !== null) return { lat: milestone.lat, lon: milestone.lon }
+  }
+  return null
 }
 
 export function publicMilestones (timeline: readonly Pick<TimelineEntry, 'code' | 'time' | 'station'>[]): PublicMilestone[] {

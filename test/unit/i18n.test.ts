@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { milestoneLabel, pickLanguage } from '../../dashboard/src/i18n.js'
+import { LANGUAGES, milestoneLabel, pickLanguage, strings, type Language } from '../../dashboard/src/i18n.js'
 import { MILESTONE_CODES, MILESTONES } from '../../server/tracking/milestones.js'
 
 describe('the buyer page\'s language', () => {
@@ -18,5 +18,26 @@ describe('the buyer page\'s language', () => {
       }
       expect(milestoneLabel('en', code, MILESTONES[code].label)).toBe(MILESTONES[code].label)
     }
+  })
+
+  it('has every sentence of the page in every language, each its own and each using what it is given', () => {
+    const english = strings('en')
+    for (const language of Object.keys(LANGUAGES) as Language[]) {
+      const table = strings(language)
+      expect(Object.keys(table).sort(), language).toEqual(Object.keys(english).sort())
+      for (const [key, value] of Object.entries(table) as Array<[string, string | ((arg: string) => string)]>) {
+        const text = typeof value === 'function' ? value('«ARG»') : value
+        expect(text.trim(), `${language}.${key}`).not.toBe('')
+        if (typeof value === 'function') expect(text, `${language}.${key}`).toContain('«ARG»')
+        // an untranslated sentence is the English one
+        if (language !== 'en') {
+          const englishValue = english[key as keyof typeof english]
+          expect(text, `${language}.${key}`).not.toBe(typeof englishValue === 'function' ? englishValue('«ARG»') : englishValue)
+        }
+      }
+    }
+    // the map's words, which the buyer sees only on the day of delivery
+    expect(strings('th').deliveredHere).toBe('จัดส่งที่นี่')
+    expect(strings('zh').onTheVan).toBe('您的包裹已在派送车上')
   })
 })
