@@ -27,6 +27,9 @@ export async function buildDashboard (): Promise<void> {
     target: 'es2022',
     minify: true,
     sourcemap: true,
+    // protobufjs tries require('long') and falls back to plain numbers without it; the live feed's
+    // 64-bit fields (times in ms) fit a number, so the page need not carry it (about 3 KB brotli)
+    external: ['long'],
     logLevel: 'warning'
   })
   // maplibre-gl looks for its worker next to the script that imported it, i.e. beside ops.js

@@ -1,3 +1,4 @@
+import { encodeLiveFrame } from '../../proto/live-codec.js'
 import type { MilestoneRow } from '../pipeline/write-set.js'
 import type { LiveBus, LiveEvent, LivePosition, ParcelEta } from './bus.js'
 
@@ -9,14 +10,28 @@ interface ParcelViewer {
 /** [west, south, east, north] in degrees; west > east crosses the antimeridian. */
 export type BBox = [number, number, number, number]
 
-/** The part of a WebSocket the hub needs. */
+/** How an ops viewer wants its frames: JSON text, or live.proto's LiveFrame as binary messages. */
+export type LiveFormat = 'json' | 'protobuf'
+
+export interface OpsFrame {
+  type: 'snapshot' | 'positions'
+  positions: LivePosition[]
+}
+
+/** One encoder per format; injectable so a test can count how often a frame is encoded. */
+export type FrameEncoders = { [F in LiveFormat]: (frame: OpsFrame) => string | Uint8Array }
+
+export const DEFAULT_ENCODERS: FrameEncoders = { json: (frame) => JSON.stringify(frame), protobuf: encodeLiveFrame }
+
+/** The part of a WebSocket the hub needs: a string goes out as a text message, bytes as a binary one. */
 export interface FrameSink {
-  send: (frame: string) => void
+  send: (frame: string | Uint8Array) => void
   readonly bufferedAmount: number
 }
 
 export interface OpsViewer {
-  setViewport: (bbox: BBox | null) => void
+  /** Without a format, the viewer keeps the one it has. */
+  setViewport: (bbox: BBox | null, format?: LiveFormat) => void
   close: () => void
 }
 
@@ -28,10 +43,11 @@ class OpsSubscription implements OpsViewer {
   /** Missed a frame while congested: owes a full snapshot rather than a delta. */
   stale = false
 
-  constructor (readonly sink: FrameSink, private readonly hub: LiveHub) {}
+  constructor (readonly sink: FrameSink, private readonly hub: LiveHub, public format: LiveFormat) {}
 
-  setViewport (bbox: BBox | null): void {
+  setViewport (bbox: BBox | null, format: LiveFormat = this.format): void {
     this.bbox = bbox
+    this.format = format
     this.hub.sendSnapshot(this)
   }
 
@@ -49,17 +65,19 @@ export class LiveHub {
   private readonly latest = new Map<string, LivePosition>()
   private readonly moved = new Map<string, LivePosition>()
   private readonly ops = new Set<OpsSubscription>()
+  /** The whole-world snapshot per format, kept until a position changes. */
+  private worldSnapshot: Partial<Record<LiveFormat, string | Uint8Array>> = {}
   private readonly parcelViewers = new Map<string, Set<ParcelViewer>>()
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
 
-  constructor (bus: LiveBus, private readonly tickMs: number, initial: LivePosition[] = []) {
+  constructor (bus: LiveBus, private readonly tickMs: number, initial: LivePosition[] = [], private readonly encoders: FrameEncoders = DEFAULT_ENCODERS) {
     for (const position of initial) this.latest.set(position.deviceId, position)
     this.unsubscribe = bus.subscribe((event) => { this.onEvent(event) })
   }
 
-  addOps (sink: FrameSink, bbox: BBox | null = null): OpsViewer {
-    const viewer = new OpsSubscription(sink, this)
+  addOps (sink: FrameSink, bbox: BBox | null = null, format: LiveFormat = 'json'): OpsViewer {
+    const viewer = new OpsSubscription(sink, this, format)
     this.ops.add(viewer)
     viewer.setViewport(bbox)
     return viewer
@@ -101,7 +119,10 @@ export class LiveHub {
 
   sendSnapshot (viewer: OpsSubscription): void {
     viewer.stale = false
-    viewer.sink.send(JSON.stringify({ type: 'snapshot', positions: within([...this.latest.values()], viewer.bbox) }))
+    const encode = (): string | Uint8Array => this.encoders[viewer.format]({ type: 'snapshot', positions: within([...this.latest.values()], viewer.bbox) })
+    // every client gets the whole world on connecting: with thousands of vehicles, encoding it for
+    // each of a crowd of connecting pages (after a restart, say) would hold the event loop for seconds
+    viewer.sink.send(viewer.bbox === null ? this.worldSnapshot[viewer.format] ??= encode() : encode())
   }
 
   private onEvent (event: LiveEvent): void {
@@ -112,6 +133,7 @@ export class LiveHub {
         if (known !== undefined && known.time >= position.time) continue
         this.latest.set(position.deviceId, position)
         this.moved.set(position.deviceId, position)
+        this.worldSnapshot = {}
       }
       if (this.moved.size > 0 && this.timer === undefined) {
         this.timer = setTimeout(() => { this.tick() }, this.tickMs)
@@ -136,7 +158,8 @@ export class LiveHub {
     this.timer = undefined
     const moved = [...this.moved.values()]
     this.moved.clear()
-    let everywhere: string | undefined
+    // the whole-world frame is the same for every such viewer: encoded at most once per format
+    const everywhere: Partial<Record<LiveFormat, string | Uint8Array>> = {}
     for (const viewer of this.ops) {
       if (viewer.sink.bufferedAmount > CONGESTED_BYTES) {
         viewer.stale = true
@@ -147,12 +170,11 @@ export class LiveHub {
         continue
       }
       if (viewer.bbox === null) {
-        everywhere ??= JSON.stringify({ type: 'positions', positions: moved })
-        viewer.sink.send(everywhere)
+        viewer.sink.send(everywhere[viewer.format] ??= this.encoders[viewer.format]({ type: 'positions', positions: moved }))
         continue
       }
       const visible = within(moved, viewer.bbox)
-      if (visible.length > 0) viewer.sink.send(JSON.stringify({ type: 'positions', positions: visible }))
+      if (visible.length > 0) viewer.sink.send(this.encoders[viewer.format]({ type: 'positions', positions: visible }))
     }
   }
 }

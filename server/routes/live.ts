@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { BBox } from '../live/hub.js'
+import type { BBox, LiveFormat } from '../live/hub.js'
 
 /**
  * The ops map's live feed. Client → server: {"type":"viewport","bbox":[west,south,east,north]}
- * (or null for everything). Server → client: a snapshot of the viewport, then one "positions"
- * frame per tick with what moved in it.
+ * (or null for everything), optionally with "format":"protobuf". Server → client: a snapshot of
+ * the viewport, then one "positions" frame per tick with what moved in it; JSON text messages, or
+ * binary messages holding live.proto's LiveFrame when asked for. Errors are always JSON text.
  */
 const live: FastifyPluginAsync = async (app) => {
   app.get('/ws/live', {
@@ -17,19 +18,28 @@ const live: FastifyPluginAsync = async (app) => {
   }, (socket) => {
     const viewer = app.hub.addOps(socket)
     socket.on('message', (data, isBinary) => {
-      const bbox = isBinary ? undefined : parseViewport(data.toString())
-      if (bbox === undefined) {
-        socket.send(JSON.stringify({ type: 'error', error: 'expected {"type":"viewport","bbox":[west,south,east,north]|null}' }))
+      const viewport = isBinary ? undefined : parseViewport(data.toString())
+      if (viewport === undefined) {
+        socket.send(JSON.stringify({ type: 'error', error: 'expected {"type":"viewport","bbox":[west,south,east,north]|null,"format"?:"json"|"protobuf"}' }))
         return
       }
-      viewer.setViewport(bbox)
+      viewer.setViewport(viewport.bbox, viewport.format)
     })
     socket.on('close', () => { viewer.close() })
   })
 }
 
-/** undefined for anything malformed; null means the whole world. */
-export function parseViewport (text: string): BBox | null | undefined {
+export interface Viewport {
+  /** null means the whole world */
+  bbox: BBox | null
+  format: LiveFormat
+}
+
+/**
+ * undefined for anything malformed, including an unknown format. Each viewport message states the
+ * whole subscription: one without "format" is JSON, whatever came before.
+ */
+export function parseViewport (text: string): Viewport | undefined {
   let message: unknown
   try {
     message = JSON.parse(text)
@@ -37,7 +47,13 @@ export function parseViewport (text: string): BBox | null | undefined {
     return undefined
   }
   if (typeof message !== 'object' || message === null || (message as { type?: unknown }).type !== 'viewport') return undefined
-  const bbox = (message as { bbox?: unknown }).bbox
+  const { bbox, format = 'json' } = message as { bbox?: unknown, format?: unknown }
+  if (format !== 'json' && format !== 'protobuf') return undefined
+  const parsed = parseBBox(bbox)
+  return parsed === undefined ? undefined : { bbox: parsed, format }
+}
+
+function parseBBox (bbox: unknown): BBox | null | undefined {
   if (bbox === null) return null
   if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every((n) => typeof n === 'number' && Number.isFinite(n))) return undefined
   const [west, south, east, north] = bbox as BBox

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { LocalBus, type LivePosition } from '../../server/live/bus.js'
-import { LiveHub, within, type BBox, type FrameSink } from '../../server/live/hub.js'
+import { decodeLiveFrame } from '../../proto/live-codec.js'
+import { DEFAULT_ENCODERS, LiveHub, within, type BBox, type FrameEncoders, type FrameSink } from '../../server/live/hub.js'
 import type { MilestoneRow } from '../../server/pipeline/write-set.js'
 import { parseViewport } from '../../server/routes/live.js'
 
@@ -9,7 +10,7 @@ const T0 = Date.UTC(2026, 10, 23, 3, 0, 0)
 const BANGKOK: BBox = [100, 13, 101, 14]
 
 interface FakeSink extends FrameSink {
-  frames: string[]
+  frames: Array<string | Uint8Array>
   bufferedAmount: number
 }
 
@@ -19,12 +20,13 @@ interface Frame {
 }
 
 function fakeSink (): FakeSink {
-  const frames: string[] = []
+  const frames: Array<string | Uint8Array> = []
   return { frames, bufferedAmount: 0, send: (frame) => { frames.push(frame) } }
 }
 
+/** Whichever format the frames came in, as the page sees them. */
 function framesOf (sink: FakeSink): Frame[] {
-  return sink.frames.map((f) => JSON.parse(f) as Frame)
+  return sink.frames.map((f) => typeof f === 'string' ? JSON.parse(f) as Frame : decodeLiveFrame(f))
 }
 
 function position (deviceId: string, lat: number, lon: number, time: number): LivePosition {
@@ -164,6 +166,78 @@ describe('LiveHub', () => {
     expect(framesOf(sink).map((f) => f.type)).toEqual(['snapshot', 'positions'])
   })
 
+  it('sends a protobuf viewer binary frames and a JSON viewer text frames on the same tick, with the same content', () => {
+    const json = fakeSink()
+    const binary = fakeSink()
+    hub.addOps(json, BANGKOK)
+    hub.addOps(binary, BANGKOK, 'protobuf')
+    move(position('van-1', 13.8, 100.6, T0 + 1000), position('truck-9', -33.87, 151.21, T0 + 1000))
+    vi.advanceTimersByTime(TICK)
+    expect(json.frames.map((f) => typeof f)).toEqual(['string', 'string'])
+    expect(binary.frames.every((f) => f instanceof Uint8Array)).toBe(true)
+    expect(framesOf(binary)).toEqual(framesOf(json))
+    expect(framesOf(binary)).toEqual([
+      { type: 'snapshot', positions: [position('van-1', 13.75, 100.5, T0)] },
+      { type: 'positions', positions: [position('van-1', 13.8, 100.6, T0 + 1000)] }
+    ])
+  })
+
+  it('encodes the whole-world frame once per format, and sends the same bytes to every such viewer', () => {
+    const calls = { json: 0, protobuf: 0 }
+    const counting: FrameEncoders = {
+      json: (frame) => { calls.json++; return DEFAULT_ENCODERS.json(frame) },
+      protobuf: (frame) => { calls.protobuf++; return DEFAULT_ENCODERS.protobuf(frame) }
+    }
+    const counted = new LiveHub(bus, TICK, [], counting)
+    const [jsonA, jsonB, binaryA, binaryB, binaryBangkok] = [fakeSink(), fakeSink(), fakeSink(), fakeSink(), fakeSink()]
+    counted.addOps(jsonA, null)
+    counted.addOps(jsonB, null)
+    counted.addOps(binaryA, null, 'protobuf')
+    counted.addOps(binaryB, null, 'protobuf')
+    counted.addOps(binaryBangkok, BANGKOK, 'protobuf')
+    // the whole-world snapshot once per format, and the viewport viewer's own
+    expect(calls).toEqual({ json: 1, protobuf: 2 })
+    expect(jsonA.frames[0]).toBe(jsonB.frames[0])
+    expect(binaryA.frames[0]).toBe(binaryB.frames[0])
+    move(position('van-1', 13.8, 100.6, T0 + 1000))
+    vi.advanceTimersByTime(TICK)
+    // one shared frame per format, plus the viewport viewer's own
+    expect(calls).toEqual({ json: 2, protobuf: 4 })
+    expect(jsonA.frames[1]).toBe(jsonB.frames[1])
+    expect(binaryA.frames[1]).toBeInstanceOf(Uint8Array)
+    expect(binaryA.frames[1]).toBe(binaryB.frames[1])
+    expect(framesOf(binaryBangkok)[1]).toEqual({ type: 'positions', positions: [position('van-1', 13.8, 100.6, T0 + 1000)] })
+    // a position changed: the next whole-world snapshot is encoded afresh, and holds it
+    const late = fakeSink()
+    counted.addOps(late, null, 'protobuf')
+    expect(calls.protobuf).toBe(5)
+    expect(framesOf(late)).toEqual([{ type: 'snapshot', positions: [position('van-1', 13.8, 100.6, T0 + 1000)] }])
+    counted.close()
+  })
+
+  it('switches a viewer to the format its new viewport asks for, with a snapshot, and keeps it when none is given', () => {
+    const sink = fakeSink()
+    const viewer = hub.addOps(sink, BANGKOK)
+    viewer.setViewport(BANGKOK, 'protobuf')
+    viewer.setViewport(null)
+    viewer.setViewport(null, 'json')
+    expect(sink.frames.map((f) => typeof f === 'string' ? 'json' : 'protobuf')).toEqual(['json', 'protobuf', 'protobuf', 'json'])
+    expect(framesOf(sink).map((f) => f.type)).toEqual(['snapshot', 'snapshot', 'snapshot', 'snapshot'])
+  })
+
+  it('resyncs a congested protobuf viewer with a binary snapshot', () => {
+    const sink = fakeSink()
+    hub.addOps(sink, null, 'protobuf')
+    sink.bufferedAmount = (1 << 20) + 1
+    move(position('van-1', 13.8, 100.6, T0 + 1000))
+    vi.advanceTimersByTime(TICK)
+    sink.bufferedAmount = 0
+    move(position('ship-1', 0.6, 175.1, T0 + 2000))
+    vi.advanceTimersByTime(TICK)
+    expect(sink.frames[1]).toBeInstanceOf(Uint8Array)
+    expect(framesOf(sink)[1]).toEqual({ type: 'snapshot', positions: [position('van-1', 13.8, 100.6, T0 + 1000), position('ship-1', 0.6, 175.1, T0 + 2000)] })
+  })
+
   it('sends a parcel watcher only the milestones of its parcel, and nothing after it unsubscribes', () => {
     const seen: MilestoneRow[][] = []
     const unsubscribe = hub.watchParcel('P1', (milestones) => { seen.push(milestones) })
@@ -241,16 +315,21 @@ describe('within', () => {
 })
 
 describe('parseViewport', () => {
-  it('returns the bbox of a valid viewport message', () => {
-    expect(parseViewport('{"type":"viewport","bbox":[100,13,101,14]}')).toEqual([100, 13, 101, 14])
+  it('returns the bbox of a valid viewport message, in JSON when no format is asked for', () => {
+    expect(parseViewport('{"type":"viewport","bbox":[100,13,101,14]}')).toEqual({ bbox: [100, 13, 101, 14], format: 'json' })
   })
 
   it('accepts a bbox crossing the antimeridian', () => {
-    expect(parseViewport('{"type":"viewport","bbox":[170,-10,-170,10]}')).toEqual([170, -10, -170, 10])
+    expect(parseViewport('{"type":"viewport","bbox":[170,-10,-170,10]}')).toEqual({ bbox: [170, -10, -170, 10], format: 'json' })
   })
 
-  it('returns null for a null bbox, meaning the whole world', () => {
-    expect(parseViewport('{"type":"viewport","bbox":null}')).toBeNull()
+  it('returns a null bbox for null, meaning the whole world', () => {
+    expect(parseViewport('{"type":"viewport","bbox":null}')).toEqual({ bbox: null, format: 'json' })
+  })
+
+  it('takes the format asked for: protobuf or json', () => {
+    expect(parseViewport('{"type":"viewport","bbox":null,"format":"protobuf"}')).toEqual({ bbox: null, format: 'protobuf' })
+    expect(parseViewport('{"type":"viewport","bbox":[100,13,101,14],"format":"json"}')).toEqual({ bbox: [100, 13, 101, 14], format: 'json' })
   })
 
   it.each([
@@ -268,7 +347,11 @@ describe('parseViewport', () => {
     ['lat -91', '{"type":"viewport","bbox":[100,-91,101,14]}'],
     ['lon 181', '{"type":"viewport","bbox":[100,13,181,14]}'],
     ['lon -181', '{"type":"viewport","bbox":[-181,13,101,14]}'],
-    ['a bbox object', '{"type":"viewport","bbox":{"west":100}}']
+    ['a bbox object', '{"type":"viewport","bbox":{"west":100}}'],
+    ['an unknown format', '{"type":"viewport","bbox":null,"format":"msgpack"}'],
+    ['a format in capitals', '{"type":"viewport","bbox":null,"format":"PROTOBUF"}'],
+    ['a null format', '{"type":"viewport","bbox":null,"format":null}'],
+    ['a valid format with a bad bbox', '{"type":"viewport","bbox":[100,13,101],"format":"protobuf"}']
   ])('returns undefined for %s', (_what, text) => {
     expect(parseViewport(text)).toBeUndefined()
   })
