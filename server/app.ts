@@ -24,10 +24,12 @@ import kpiRoutes from './routes/kpis.js'
 import deviceRoutes from './routes/devices.js'
 import exceptionRoutes from './routes/exceptions.js'
 import healthRoutes from './routes/health.js'
+import historyRoutes from './routes/history.js'
 import ingestRoutes from './routes/ingest.js'
 import liveRoutes from './routes/live.js'
 import parcelRoutes from './routes/parcels.js'
 import readerRoutes from './routes/readers.js'
+import searchRoutes from './routes/search.js'
 import stationRoutes from './routes/stations.js'
 import trackRoutes from './routes/track.js'
 import vehicleRoutes from './routes/vehicles.js'
@@ -115,11 +117,13 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(stationRoutes)
   await app.register(readerRoutes)
   await app.register(vehicleRoutes)
+  await app.register(historyRoutes)
   await app.register(parcelRoutes)
   await app.register(webhookRoutes)
   await app.register(custodyRoutes)
   await app.register(geofenceRoutes)
   await app.register(exceptionRoutes)
+  await app.register(searchRoutes)
   await app.register(kpiRoutes, { refreshMs: config.kpiRefreshMs })
   await app.register(trackRoutes)
   await app.register(ingestRoutes)

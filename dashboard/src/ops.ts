@@ -4,6 +4,8 @@ import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
 import { addPlaces } from './places-layer.js'
 import { startKpiPanel } from './kpi-panel.js'
+import { startReplayPanel } from './replay-panel.js'
+import { startSearchPanel } from './search-panel.js'
 import { openLiveSocket } from './live-socket.js'
 import { VehicleLayer } from './vehicle-layer.js'
 
@@ -39,6 +41,8 @@ async function main (): Promise<void> {
   startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
   const map = await startMap()
   startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
+  startSearchPanel(map)
+  startReplayPanel(map)
 }
 
 function showLogin (): void {
@@ -85,14 +89,14 @@ async function startMap (): Promise<maplibregl.Map> {
     return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => Math.round(n * 1e4) / 1e4) as [number, number, number, number]
   }
   const socket = openLiveSocket('/ws/live', {
-    onOpen: (live) => { live.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) },
+    onOpen: (live) => { live.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport(), format: 'protobuf' }) },
     onMessage: (message) => { onFrame(message as LiveFrame, layer) },
     onStatus: (connected) => {
       $('#connection').textContent = connected ? 'live' : 'reconnecting…'
       $('#connection').dataset.connected = String(connected)
     }
   })
-  map.on('moveend', () => { socket.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport() }) })
+  map.on('moveend', () => { socket.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport(), format: 'protobuf' }) })
   return map
 }
 
@@ -109,8 +113,13 @@ function onFrame (frame: LiveFrame, layer: VehicleLayer): void {
   if (frame.type === 'snapshot') positions.clear()
   for (const position of frame.positions) positions.set(position.deviceId, position)
   layer.update(frame.positions, frame.type === 'snapshot')
-  renderList()
+  // the feed can send fifty frames a second; a sorted list of thousands is rebuilt twice a second at most
+  listing ??= setTimeout(() => {
+    listing = undefined
+    renderList()
+  }, 500)
 }
+let listing: ReturnType<typeof setTimeout> | undefined
 
 function label (position: LivePosition): string {
   const vehicle = position.vehicleId === null ? undefined : vehicles.get(position.vehicleId)
@@ -165,14 +174,24 @@ function driverLine (driver: Driver | null): HTMLElement {
   return line
 }
 
+/** A list is for reading: past this many, the search box and the map serve better. */
+const LISTED = 100
+const byName = new Intl.Collator(undefined, { numeric: true })
+
 function renderList (): void {
-  const list = $('#vehicle-list')
-  const items = [...positions.values()].sort((a, b) => label(a).localeCompare(label(b))).map((position) => {
+  const labelled = [...positions.values()].map((position) => ({ position, name: label(position) }))
+  labelled.sort((a, b) => byName.compare(a.name, b.name))
+  const items = labelled.slice(0, LISTED).map(({ position, name }) => {
     const item = document.createElement('li')
-    item.textContent = `${label(position)} · ${new Date(position.time).toLocaleTimeString()}`
+    item.textContent = `${name} · ${new Date(position.time).toLocaleTimeString()}`
     return item
   })
-  list.replaceChildren(...items)
+  if (labelled.length > LISTED) {
+    const more = document.createElement('li')
+    more.textContent = `and ${labelled.length - LISTED} more: search to find one`
+    items.push(more)
+  }
+  $('#vehicle-list').replaceChildren(...items)
   $('#vehicle-count').textContent = String(positions.size)
 }
 

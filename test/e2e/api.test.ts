@@ -162,10 +162,12 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/readers',
       'GET /api/rejects',
       'GET /api/rfid-visits',
+      'GET /api/search',
       'GET /api/stations',
       'GET /api/vehicles',
       'GET /api/vehicles/{id}',
       'GET /api/vehicles/{id}/aboard',
+      'GET /api/vehicles/{id}/history',
       'GET /api/webhooks',
       'GET /api/webhooks/{id}/deliveries',
       'PATCH /api/devices/{id}',
@@ -197,7 +199,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(41 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(43 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -397,7 +399,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 41 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 43 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
@@ -773,6 +775,9 @@ describe('public tracking: what the buyer\'s link shows', () => {
       destination: { city: 'Bangkok', country: 'TH' },
       cashOnDelivery: { amount: '450.00', currency: 'THB' },
       eta: null,
+      destinationPoint: null,
+      deliveredAt: null,
+      van: null,
       milestones: [
         { code: 'info_received', label: 'Shipment information received', time: parcel.createdAt, location: null },
         { code: 'arrived_at_facility', label: 'Arrived at facility', time: arrivedAt, location: { city: 'Bangkok', country: 'TH', timezone: 'Asia/Bangkok' } }

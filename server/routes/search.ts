@@ -1,0 +1,79 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { vehiclePosition } from '../pipeline/custody-moves.js'
+import type { Registry } from '../state/registry.js'
+import { containerRef, parcelRef, type ItemRef } from '../tracking/custody.js'
+import { search, type Match, type Subject } from '../tracking/search.js'
+import { ops } from './schemas.js'
+
+const resultSchema = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string', enum: ['parcel', 'vehicle', 'device', 'container'] },
+    id: { type: 'string' },
+    label: { type: 'string' },
+    detail: { type: 'string' },
+    position: {
+      type: ['object', 'null'],
+      description: 'where to look on the map: a parcel or container is where its vehicle is; null when nothing places it',
+      properties: { lat: { type: 'number' }, lon: { type: 'number' } }
+    }
+  }
+} as const
+
+/** Every registry entry, lazily: the registry holds all of them, so no SQL is needed. */
+function * subjects (registry: Registry): Generator<Subject> {
+  for (const record of registry.parcels.values()) yield { kind: 'parcel', record }
+  for (const record of registry.vehicles.values()) yield { kind: 'vehicle', record }
+  for (const record of registry.containers.values()) yield { kind: 'container', record }
+  for (const record of registry.devices.values()) yield { kind: 'device', record }
+}
+
+/** The ops search box: one field for tracking numbers, EPCs, vehicles, plates and devices. */
+const searchRoutes: FastifyPluginAsync = async (app) => {
+  const { registry, deviceState, hub } = app
+  app.addHook('onRequest', app.requireOps)
+
+  /** An item is where the vehicle it rides is, as GET /api/parcels/{id} says. */
+  const whereItemIs = (item: ItemRef) => vehiclePosition(registry, deviceState, registry.custody.vehicleOf(item))
+  const ofDevice = (deviceId: string | null) => deviceId === null ? undefined : hub.latestPosition(deviceId)
+
+  const positionOf = ({ subject }: Match): { lat: number, lon: number } | null => {
+    const position = (() => {
+      switch (subject.kind) {
+        case 'parcel': return whereItemIs(parcelRef(subject.record.id))
+        case 'container': return whereItemIs(containerRef(subject.record.id))
+        case 'vehicle': return ofDevice(subject.record.deviceId)
+        case 'device': return ofDevice(subject.record.id)
+      }
+    })()
+    return position === undefined ? null : { lat: position.lat, lon: position.lon }
+  }
+
+  app.get<{ Querystring: { q: string, limit: number } }>('/api/search', {
+    schema: {
+      tags: ['parcels'],
+      summary: 'Find parcels (tracking number, EPC), vehicles (id, name, plate), devices (id, name) and containers (id, EPC)',
+      description: 'Case-insensitive. Exact matches come first, then prefix matches; within each, parcels, vehicles, containers, devices.',
+      ...ops,
+      querystring: {
+        type: 'object',
+        required: ['q'],
+        properties: {
+          q: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S', description: 'what was typed' },
+          limit: { type: 'integer', minimum: 1, maximum: 50, default: 20 }
+        }
+      },
+      response: { 200: { type: 'object', properties: { items: { type: 'array', items: resultSchema } } } }
+    }
+  }, async (request) => ({
+    items: search(subjects(registry), request.query.q, request.query.limit).map((match) => ({
+      kind: match.kind,
+      id: match.id,
+      label: match.label,
+      detail: match.detail,
+      position: positionOf(match)
+    }))
+  }))
+}
+
+export default searchRoutes
