@@ -7,20 +7,27 @@ export interface VehiclePoint { deviceId: string, vehicleId: string | null, lat:
 
 /** Up to this zoom, nearby vehicles merge into one numbered circle; beyond it each has its marker. */
 const CLUSTER_MAX_ZOOM = 9
-/** Gliding redraws the whole source, so it is capped at about 15 frames a second. */
-const FRAME_MS = 66
+/**
+ * Every redraw hands the whole source to MapLibre's worker, so redraws are paced, however many
+ * frames the feed sends: about 15 a second while markers glide, 4 a second when they jump.
+ */
+const GLIDE_FRAME_MS = 66
+const JUMP_FRAME_MS = 500
+/** Past this many vehicles in view nobody follows one marker's motion, and gliding them all would stall the page. */
+const MAX_GLIDING = 300
 const STALE_MS = 5 * 60 * 1000
 
 /**
  * The vehicles on the ops map: clustered at low zoom, gliding between fixes when zoomed in. Below
- * the cluster zoom markers jump, because a few pixels of motion are not worth redrawing thousands
- * of vehicles for.
+ * the cluster zoom, or with hundreds of vehicles in view, markers jump: a few pixels of motion are
+ * not worth redrawing thousands of vehicles for.
  */
 export class VehicleLayer {
   private readonly points = new Map<string, VehiclePoint>()
   private readonly glides = new Map<string, Glide>()
   private readonly clusterLabels = new Map<number, maplibregl.Marker>()
-  private animating = false
+  private scheduled = false
+  private dirty = false
   private lastDraw = 0
   private labelling: ReturnType<typeof setTimeout> | undefined
 
@@ -66,7 +73,7 @@ export class VehicleLayer {
   /** A snapshot replaces everything; a delta moves what it names. */
   update (points: VehiclePoint[], snapshot: boolean): void {
     const now = performance.now()
-    const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM
+    const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM && this.inView() <= MAX_GLIDING
     if (snapshot) {
       this.points.clear()
       this.glides.clear()
@@ -79,24 +86,34 @@ export class VehicleLayer {
       const drawn = active === undefined ? [known.lon, known.lat] as [number, number] : glideAt(active, now)
       this.glides.set(point.deviceId, planGlide(drawn, [point.lon, point.lat], point.time - known.time, now))
     }
-    this.draw(now)
-    if (this.glides.size > 0 && !this.animating) {
-      this.animating = true
-      requestAnimationFrame((t) => { this.frame(t) })
-    }
+    this.dirty = true
+    if (snapshot) this.draw(now)
+    this.schedule()
+  }
+
+  private inView (): number {
+    const bounds = this.map.getBounds()
+    let count = 0
+    for (const p of this.points.values()) if (bounds.contains([p.lon, p.lat])) count++
+    return count
+  }
+
+  private schedule (): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    requestAnimationFrame((t) => { this.frame(t) })
   }
 
   private frame (now: number): void {
-    if (now - this.lastDraw >= FRAME_MS) this.draw(now)
-    if (this.glides.size === 0) {
-      this.animating = false
-      return
-    }
-    requestAnimationFrame((t) => { this.frame(t) })
+    this.scheduled = false
+    const pace = this.glides.size > 0 ? GLIDE_FRAME_MS : JUMP_FRAME_MS
+    if (now - this.lastDraw >= pace) this.draw(now)
+    if (this.dirty || this.glides.size > 0) this.schedule()
   }
 
   private draw (now: number): void {
     this.lastDraw = now
+    this.dirty = false
     this.map.getSource<GeoJSONSource>('vehicles')?.setData(this.geoJson(now))
     for (const [id, glide] of this.glides) if (glideDone(glide, now)) this.glides.delete(id)
   }
@@ -123,6 +140,8 @@ export class VehicleLayer {
 
   private labelClusters (): void {
     this.labelling = undefined
+    // beyond the cluster zoom there are no clusters, and asking the source for them reads every vehicle
+    if (this.map.getZoom() > CLUSTER_MAX_ZOOM && this.clusterLabels.size === 0) return
     if (!this.map.isSourceLoaded('vehicles')) return
     const seen = new Set<number>()
     for (const feature of this.map.querySourceFeatures('vehicles', { filter: ['has', 'point_count'] })) {
