@@ -88,7 +88,7 @@ async function startMap (): Promise<maplibregl.Map> {
     const b = map.getBounds()
     return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((n) => Math.round(n * 1e4) / 1e4) as [number, number, number, number]
   }
-  const socket = openLiveSocket('/ws/live', {
+  const socket = openLiveSocket('/ws/live?snapshot=on-viewport', {
     onOpen: (live) => { live.send({ type: 'viewport', bbox: wholeWorld(map) ? null : viewport(), format: 'protobuf' }) },
     onMessage: (message) => { onFrame(message as LiveFrame, layer) },
     onStatus: (connected) => {

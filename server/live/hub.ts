@@ -42,10 +42,13 @@ class OpsSubscription implements OpsViewer {
   bbox: BBox | null = null
   /** Missed a frame while congested: owes a full snapshot rather than a delta. */
   stale = false
+  /** Connected but has not said what it watches: gets nothing yet. */
+  awaiting = false
 
   constructor (readonly sink: FrameSink, private readonly hub: LiveHub, public format: LiveFormat) {}
 
   setViewport (bbox: BBox | null, format: LiveFormat = this.format): void {
+    this.awaiting = false
     this.bbox = bbox
     this.format = format
     this.hub.sendSnapshot(this)
@@ -80,6 +83,14 @@ export class LiveHub {
     const viewer = new OpsSubscription(sink, this, format)
     this.ops.add(viewer)
     viewer.setViewport(bbox)
+    return viewer
+  }
+
+  /** A viewer that gets no snapshot and no frames until its first setViewport: a page that will ask for its viewport at once. */
+  addOpsAwaitingViewport (sink: FrameSink): OpsViewer {
+    const viewer = new OpsSubscription(sink, this, 'json')
+    viewer.awaiting = true
+    this.ops.add(viewer)
     return viewer
   }
 
@@ -161,6 +172,7 @@ export class LiveHub {
     // the whole-world frame is the same for every such viewer: encoded at most once per format
     const everywhere: Partial<Record<LiveFormat, string | Uint8Array>> = {}
     for (const viewer of this.ops) {
+      if (viewer.awaiting) continue
       if (viewer.sink.bufferedAmount > CONGESTED_BYTES) {
         viewer.stale = true
         continue

@@ -8,15 +8,26 @@ import type { BBox, LiveFormat } from '../live/hub.js'
  * binary messages holding live.proto's LiveFrame when asked for. Errors are always JSON text.
  */
 const live: FastifyPluginAsync = async (app) => {
-  app.get('/ws/live', {
+  app.get<{ Querystring: { snapshot: 'now' | 'on-viewport' } }>('/ws/live', {
     websocket: true,
     onRequest: app.requireOps,
     schema: {
       tags: ['live'],
-      summary: 'WebSocket: live vehicle positions for the ops map (API key or session required)'
+      summary: 'WebSocket: live vehicle positions for the ops map (API key or session required)',
+      querystring: {
+        type: 'object',
+        properties: {
+          snapshot: {
+            type: 'string',
+            enum: ['now', 'on-viewport'],
+            default: 'now',
+            description: '"on-viewport": send nothing until the first viewport message, so a client that subscribes at once is not first sent the whole world in JSON'
+          }
+        }
+      }
     }
-  }, (socket) => {
-    const viewer = app.hub.addOps(socket)
+  }, (socket, request) => {
+    const viewer = request.query.snapshot === 'on-viewport' ? app.hub.addOpsAwaitingViewport(socket) : app.hub.addOps(socket)
     socket.on('message', (data, isBinary) => {
       const viewport = isBinary ? undefined : parseViewport(data.toString())
       if (viewport === undefined) {

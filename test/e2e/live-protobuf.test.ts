@@ -139,4 +139,23 @@ describe('the ops feed in protobuf, beside JSON, on a running server', () => {
     expect(snapshot.binary).toBe(false)
     expect(positionsOf(snapshot).map((p) => p.deviceId)).toEqual(['van-1'])
   })
+
+  it('sends nothing before the first viewport to a client that asks to wait (?snapshot=on-viewport), then its own snapshot', async () => {
+    const waiting = await Feed.open(`${server.wsUrl}/ws/live?snapshot=on-viewport`)
+    try {
+      await publish(van, deviceTopic('van-1', 'fix'), JSON.stringify({ time: Date.now() - 300, lat: -33.95, lon: 151.25, seq: 20 }))
+      // the JSON client hears of the fix; the waiting one must not have heard anything by then
+      await json.waitFor((r) => positionsOf(r).some((p) => p.lat === -33.95))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(waiting.received).toEqual([])
+      waiting.send({ type: 'viewport', bbox: [151, -34, 152, -33], format: 'protobuf' })
+      const first = await waiting.waitFor(() => true)
+      expect(first.binary).toBe(true)
+      expect(first.frame.type).toBe('snapshot')
+      expect(positionsOf(first).map((p) => p.lat)).toEqual([-33.95])
+    } finally {
+      waiting.close()
+    }
+    expect((await fetch(`${server.httpUrl}/ws/live?snapshot=later`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).status).toBe(400)
+  })
 })
