@@ -3,6 +3,8 @@ import path from 'node:path'
 import type { Machine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import type { ConnectionsRun } from './scenarios/connections.js'
+import type { FramesComparison, FramesOptions, FramesRun } from './scenarios/frames.js'
+import type { MapOptions, PagePhase } from './scenarios/map.js'
 import type { IngestOptions, IngestResult, TargetRun } from './scenarios/ingest.js'
 import type { LatencyOptions, LatencyRun } from './scenarios/latency.js'
 import type { RestRun } from './scenarios/rest.js'
@@ -15,6 +17,8 @@ type ConnectionsFile = Saved & { options: { devices: number, everyS: number, dur
 type RestFile = Saved & { options: { parcels: number, connections: number, durationS: number }, runs: RestRun[] }
 type RfidFile = Saved & { options: RfidOptions, run: RfidRun }
 type EngineFile = Saved & { options: IngestOptions, runs: { plain: IngestResult, engine: IngestResult } }
+type FramesFile = Saved & { options: FramesOptions, runs: FramesRun[], comparisons: FramesComparison[] }
+type MapFile = Saved & { options: MapOptions, phases: PagePhase[] }
 
 const DIR = path.join(ROOT, 'bench/results')
 
@@ -44,12 +48,14 @@ export async function writeSummary (): Promise<string> {
   const rest = await load<RestFile>('rest')
   const rfid = await load<RfidFile>('rfid')
   const engine = await load<EngineFile>('engine')
-  const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine
+  const frames = await load<FramesFile>('frames')
+  const map = await load<MapFile>('map')
+  const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine ?? frames?.machine
   const lines: string[] = ['# trackstream bench results', '']
   if (machine !== undefined) {
     lines.push(`Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; ${machine.postgres}.`,
       `${machine.note}. Each figure is compared with a baseline measured in the same run, on the same machine, a minute or so apart.`,
-      'Regenerate with `npm run bench -- all` (about 15 minutes); this file with `npm run bench -- summary`.', '')
+      'Regenerate with `npm run bench -- all` (about 17 minutes); this file with `npm run bench -- summary`.', '')
   }
 
   lines.push('## Targets', '', '| target | measured | baseline, same run | ratio | verdict |', '|---|---|---|---|---|')
@@ -123,6 +129,8 @@ export async function writeSummary (): Promise<string> {
     }
     lines.push('', 'The raw broadcast sends every viewer a frame every tick; trackstream sends a viewer only what moved in its viewport (one cell of a 10 × 10 grid over the fleet), so it sends far fewer frames.')
   }
+  if (frames !== undefined) lines.push('', ...framesSection(frames))
+  if (map !== undefined) lines.push('', ...mapSection(map))
   if (connections !== undefined) {
     lines.push('', '## Connections', '', '| target | connected | connect time s | fixes/s | ack p99 ms | CPU % | RSS MiB |', '|---|---|---|---|---|---|---|')
     for (const run of connections.runs) {
@@ -143,4 +151,44 @@ export async function writeSummary (): Promise<string> {
   const file = path.join(DIR, 'SUMMARY.md')
   await writeFile(file, lines.join('\n') + '\n')
   return path.relative(ROOT, file)
+}
+
+/** The ops page under a moving fleet, against the same page with the fleet still. */
+function mapSection (file: MapFile): string[] {
+  const o = file.options
+  const still = file.phases[0]
+  const lines = ['## The ops map in a browser', '',
+    `Headless Chromium (software WebGL, SwiftShader) on the same 2 cores as trackstream, PostgreSQL and the fleet; ${n(o.devices)} vehicles each reporting every ${n(1 / o.hz)} s; ${o.durationS} s per phase, measured inside the page (\`npm run bench -- map\`). The first phase is the baseline.`, '',
+    '| phase | vehicles on the page | frames / s | ratio to still | frame p50 / p95 / p99 / max ms | long tasks ms / s | Chromium CPU % | trackstream CPU % |', '|---|---|---|---|---|---|---|---|']
+  for (const p of file.phases) {
+    const ratio = still === undefined || still.fps === 0 ? '–' : (p.fps / still.fps).toFixed(2)
+    lines.push(`| ${p.phase} | ${n(p.vehicles)} | ${p.fps} | ${ratio} | ${p.frameMs.p50} / ${p.frameMs.p95} / ${p.frameMs.p99} / ${p.frameMs.max} | ${p.longTaskMsPerS} | ${p.usage.chromium?.cpuPercent ?? '–'} | ${p.usage.trackstream?.cpuPercent ?? '–'} |`)
+  }
+  return lines
+}
+
+/** The ops feed in JSON and in protobuf, same load, same viewers, one run; the ratios decide. */
+function framesSection (file: FramesFile): string[] {
+  const o = file.options
+  const watch = { none: 'nobody (baseline)', viewport: 'a 10 × 10 grid cell each', world: 'the whole world' }
+  const mb = (bytes: number): string => (bytes / 1e6).toFixed(1)
+  const lines = ['## Live frames: JSON against protobuf', '',
+    `${n(o.devices)} vehicles, ${n(o.devices * o.hz * o.fixesPerMessage)} fixes/s, tick ${o.tickMs} ms (at most ${n(1000 / o.tickMs)} frames a second per viewer); each window ${o.durationS} s on the same server in one run (\`npm run bench -- frames\`). Latency is publish → frame, read by one viewer in ${o.decodeEvery}; the others count bytes. Server CPU above the no-viewer baseline is the fan-out's share.`, '',
+    '| viewers watch | format | viewers | frames / viewer / s | positions / s delivered | bytes / frame | MB/s to viewers | resync snapshots | server CPU % (fan-out) | server CPU ms / 1,000 positions | viewers CPU % | p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|']
+  for (const run of file.runs) {
+    const l = run.viewers?.latencyMs
+    lines.push(`| ${watch[run.mode]} | ${run.format ?? '–'} | ${n(run.viewers?.viewers)} | ${run.framesPerViewerS} | ${n(run.positionsPerS)} | ${n(run.bytesPerFrame)} | ${mb(run.bytesPerS)} | ${n(run.viewers?.snapshots)} | ${run.usage.trackstream?.cpuPercent ?? '–'} (${run.mode === 'none' ? '–' : run.fanOutCpuPercent}) | ${run.mode === 'none' ? '–' : run.cpuMsPerKPositions} | ${run.usage.viewers?.cpuPercent ?? '–'} | ${l === undefined ? '–' : `${l.p50} / ${l.p99}`} |`)
+  }
+  lines.push('', '| viewers watch | protobuf ÷ JSON: bytes / frame | bytes / position | MB/s | server CPU | server CPU per position | p50 | p99 |', '|---|---|---|---|---|---|---|---|')
+  for (const c of file.comparisons) {
+    lines.push(`| ${watch[c.mode]} | ${c.bytesPerFrame} | ${c.bytesPerPosition} | ${c.bytesPerS} | ${c.serverCpu} | ${c.cpuPerPosition} | ${c.p50 ?? '–'} | ${c.p99 ?? '–'} |`)
+  }
+  const said = file.comparisons.map((c) => {
+    const cpu = c.cpuPerPosition <= 0.95 ? 'less server CPU per position delivered' : c.cpuPerPosition >= 1.05 ? 'more server CPU per position delivered' : 'the same server CPU per position delivered (within 5 %)'
+    const p99 = c.p99 === null ? 'no latency figure' : c.p99 <= 0.9 ? 'a lower p99' : c.p99 >= 1.1 ? 'a higher p99' : 'the same p99 (within 10 %)'
+    return `watching ${watch[c.mode]}, protobuf sends ${Math.round((1 - c.bytesPerPosition) * 100)} % fewer bytes per position, with ${cpu} and ${p99}`
+  })
+  lines.push('', `In this run: ${said.join('; ')}.`)
+  return lines
 }

@@ -5,14 +5,16 @@ import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
 import { connections } from './scenarios/connections.js'
+import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
 import { latency } from './scenarios/latency.js'
+import { map } from './scenarios/map.js'
 import { rest } from './scenarios/rest.js'
 import { rfid } from './scenarios/rfid.js'
 
 const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded in time, loopback only)
 
-  all           every scenario below with its defaults, then bench/results/SUMMARY.md (about 15 min)
+  all           every scenario below with its defaults, then bench/results/SUMMARY.md (about 17 min)
   ingest        fleet → broker → database, against aedes alone and Mosquitto, plus raw COPY
                 --devices 5000 --hz 0.84 --fixes 5 --qos 1 --seconds 60 --format json --window 8
                 --only aedes,mosquitto,trackstream --name ingest
@@ -20,6 +22,11 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
                 (--fences 20 geofences on the route, --parcels 10 aboard each vehicle, out for delivery)
   latency       publish → ops WebSocket frame latency, against a bare ws broadcast
                 --devices 2000 --hz 1 --fixes 5 --viewers 1000 --seconds 60 --tick 20
+  frames        the ops feed's JSON frames against protobuf ones, same load and viewers, one run (about 2 min)
+                --devices 10000 --hz 0.2 --fixes 5 --viewers 1000 --world-viewers 1000 --seconds 10 --tick 20
+                --decode-every 10
+  map           the ops page in headless Chromium with the fleet on it: frame rate still, and moving
+                zoomed in (gliding) and out (clusters)   --devices 5000 --hz 0.2 --seconds 15
   connections   many idle devices: memory and connect time, against aedes alone and Mosquitto
                 --devices 15000 --every 5 --seconds 60
   rest          the buyer's tracking endpoint and the ops timeline (autocannon), against Fastify hello world
@@ -51,7 +58,9 @@ const { values, positionals } = parseArgs({
     readers: { type: 'string' },
     reads: { type: 'string' },
     buyers: { type: 'string' },
-    fences: { type: 'string' }
+    fences: { type: 'string' },
+    'decode-every': { type: 'string' },
+    'world-viewers': { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -92,6 +101,24 @@ const scenarios: Record<string, () => Promise<void>> = {
     }
     await save('latency', { options, ...await latency(options, log) })
   },
+  frames: async () => {
+    const options = {
+      devices: num(values.devices, 10000),
+      // each vehicle a fix a second, sent five at a time: the latency scenario's 10,000 fixes/s, over 10,000 vehicles
+      hz: num(values.hz, 0.2),
+      fixesPerMessage: num(values.fixes, 5),
+      viewers: num(values.viewers, 1000),
+      worldViewers: num(values['world-viewers'], num(values.viewers, 1000)),
+      durationS: num(values.seconds, 10),
+      tickMs: num(values.tick, 20),
+      decodeEvery: num(values['decode-every'], 10)
+    }
+    await save('frames', { options, ...await frames(options, log) })
+  },
+  map: async () => {
+    const options = { devices: num(values.devices, 5000), hz: num(values.hz, 0.2), durationS: num(values.seconds, 15) }
+    await save('map', { options, ...await map(options, log) })
+  },
   connections: async () => {
     const options = { devices: num(values.devices, 15000), everyS: num(values.every, 5), durationS: num(values.seconds, 60) }
     await save('connections', { options, ...await connections(options, log) })
@@ -121,7 +148,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       ['ingest-single-fix', ingestOptions({ hz: 4, fixesPerMessage: 1, durationS: 30 })]
     ]
     for (const [name, options] of runs) await save(name, { options, ...await ingest(options, log) })
-    for (const name of ['engine', 'latency', 'connections', 'rest', 'rfid']) await scenarios[name]?.()
+    for (const name of ['engine', 'latency', 'frames', 'map', 'connections', 'rest', 'rfid']) await scenarios[name]?.()
     log(`wrote ${await writeSummary()}`)
   }
 }

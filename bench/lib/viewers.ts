@@ -1,13 +1,18 @@
 import type { ChildProcess } from 'node:child_process'
 import { Histogram } from './percentiles.js'
-import type { ViewerCommand, ViewerReport } from './viewers-protocol.js'
+import type { ViewerCommand, ViewerCounts, ViewerReport } from './viewers-protocol.js'
 import { nextMessage, startWorker } from './workers.js'
 
-export interface ViewerResult {
+export interface ViewerResult extends ViewerCounts {
   viewers: number
-  frames: number
-  items: number
   latencyMs: ReturnType<Histogram['summary']>
+}
+
+/** How ops viewers ask for their feed; see ViewerCommand. */
+export interface FeedOptions {
+  format?: 'json' | 'protobuf'
+  /** aligned with the urls */
+  decode?: boolean[]
 }
 
 /** WebSocket viewers spread over worker processes. */
@@ -18,13 +23,14 @@ export class Viewers {
     urls: string[],
     headers: Record<string, string>,
     viewports?: Array<[number, number, number, number] | null>,
-    perWorker = 1000
+    perWorker = 1000,
+    feed: FeedOptions = {}
   ): Promise<Viewers> {
     const workers: ChildProcess[] = []
     for (let i = 0; i < urls.length; i += perWorker) {
       const worker = startWorker('./viewers-worker.ts')
       workers.push(worker)
-      worker.send({ type: 'open', urls: urls.slice(i, i + perWorker), headers, viewports: viewports?.slice(i, i + perWorker) } satisfies ViewerCommand)
+      worker.send({ type: 'open', urls: urls.slice(i, i + perWorker), headers, viewports: viewports?.slice(i, i + perWorker), format: feed.format, decode: feed.decode?.slice(i, i + perWorker) } satisfies ViewerCommand)
       const reply = await nextMessage<Extract<ViewerReport, { type: 'opened' }>>(worker, 'opened')
       if (reply.failed > 0) throw new Error(`${reply.failed} viewers could not connect`)
     }
@@ -49,10 +55,15 @@ export class Viewers {
     }))
     const latency = new Histogram()
     for (const reply of replies) latency.merge(reply.latency)
+    const sum = (key: keyof ViewerCounts): number => replies.reduce((n, r) => n + r[key], 0)
     return {
       viewers: this.count,
-      frames: replies.reduce((n, r) => n + r.frames, 0),
-      items: replies.reduce((n, r) => n + r.items, 0),
+      frames: sum('frames'),
+      items: sum('items'),
+      bytes: sum('bytes'),
+      wireBytes: sum('wireBytes'),
+      snapshots: sum('snapshots'),
+      snapshotBytes: sum('snapshotBytes'),
       latencyMs: latency.summary()
     }
   }
