@@ -159,10 +159,10 @@ function mapSection (file: MapFile): string[] {
   const still = file.phases[0]
   const lines = ['## The ops map in a browser', '',
     `Headless Chromium (software WebGL, SwiftShader) on the same 2 cores as trackstream, PostgreSQL and the fleet; ${n(o.devices)} vehicles each reporting every ${n(1 / o.hz)} s; ${o.durationS} s per phase, measured inside the page (\`npm run bench -- map\`). The first phase is the baseline.`, '',
-    '| phase | vehicles on the page | frames / s | ratio to still | frame p50 / p95 / p99 / max ms | long tasks ms / s | Chromium CPU % | trackstream CPU % |', '|---|---|---|---|---|---|---|---|']
+    '| phase | vehicles on the page (in view) | frames / s | ratio to still | frame p50 / p95 / p99 / max ms | long tasks ms / s | Chromium CPU % | trackstream CPU % |', '|---|---|---|---|---|---|---|---|']
   for (const p of file.phases) {
     const ratio = still === undefined || still.fps === 0 ? '–' : (p.fps / still.fps).toFixed(2)
-    lines.push(`| ${p.phase} | ${n(p.vehicles)} | ${p.fps} | ${ratio} | ${p.frameMs.p50} / ${p.frameMs.p95} / ${p.frameMs.p99} / ${p.frameMs.max} | ${p.longTaskMsPerS} | ${p.usage.chromium?.cpuPercent ?? '–'} | ${p.usage.trackstream?.cpuPercent ?? '–'} |`)
+    lines.push(`| ${p.phase} | ${n(p.vehicles)} (${n(p.inView)}) | ${p.fps} | ${ratio} | ${p.frameMs.p50} / ${p.frameMs.p95} / ${p.frameMs.p99} / ${p.frameMs.max} | ${p.longTaskMsPerS} | ${p.usage.chromium?.cpuPercent ?? '–'} | ${p.usage.trackstream?.cpuPercent ?? '–'} |`)
   }
   return lines
 }

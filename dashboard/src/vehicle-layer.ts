@@ -8,13 +8,15 @@ export interface VehiclePoint { deviceId: string, vehicleId: string | null, lat:
 /** Up to this zoom, nearby vehicles merge into one numbered circle; beyond it each has its marker. */
 const CLUSTER_MAX_ZOOM = 9
 /**
- * Every redraw hands the whole source to MapLibre's worker, so redraws are paced, however many
- * frames the feed sends: about 15 a second while markers glide, 4 a second when they jump.
+ * Every redraw hands the whole source to MapLibre's worker and re-tiles it, so redraws are paced
+ * however many frames the feed sends: about 15 a second while markers glide, 4 a second when they
+ * jump, and once a second with more than MANY vehicles in view (bench/scenarios/map.ts measures it).
  */
 const GLIDE_FRAME_MS = 66
-const JUMP_FRAME_MS = 500
+const JUMP_FRAME_MS = 250
+const CROWD_FRAME_MS = 1000
 /** Past this many vehicles in view nobody follows one marker's motion, and gliding them all would stall the page. */
-const MAX_GLIDING = 300
+const MANY = 300
 const STALE_MS = 5 * 60 * 1000
 
 /**
@@ -29,6 +31,7 @@ export class VehicleLayer {
   private scheduled = false
   private dirty = false
   private lastDraw = 0
+  private crowded = false
   private labelling: ReturnType<typeof setTimeout> | undefined
 
   constructor (private readonly map: maplibregl.Map) {
@@ -73,7 +76,8 @@ export class VehicleLayer {
   /** A snapshot replaces everything; a delta moves what it names. */
   update (points: VehiclePoint[], snapshot: boolean): void {
     const now = performance.now()
-    const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM && this.inView() <= MAX_GLIDING
+    this.crowded = this.inView() > MANY
+    const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM && !this.crowded
     if (snapshot) {
       this.points.clear()
       this.glides.clear()
@@ -106,7 +110,7 @@ export class VehicleLayer {
 
   private frame (now: number): void {
     this.scheduled = false
-    const pace = this.glides.size > 0 ? GLIDE_FRAME_MS : JUMP_FRAME_MS
+    const pace = this.glides.size > 0 ? GLIDE_FRAME_MS : this.crowded ? CROWD_FRAME_MS : JUMP_FRAME_MS
     if (now - this.lastDraw >= pace) this.draw(now)
     if (this.dirty || this.glides.size > 0) this.schedule()
   }
