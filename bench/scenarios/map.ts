@@ -51,7 +51,7 @@ export async function map (options: MapOptions, log: (line: string) => void): Pr
     await page.waitForFunction('window.trackstream?.map.loaded() === true')
     const [west, south, east, north] = fleetBox(loadRoute())
     const near = async (): Promise<void> => { await view(page, { bounds: [[west, south], [east, north]] }) }
-    const street = async (): Promise<void> => { await view(page, { center: [(west + east) / 2, (south + north) / 2], zoom: 15 }) }
+    const street = async (): Promise<void> => { await view(page, { center: [(west + east) / 2, (south + north) / 2], zoom: 17 }) }
     const far = async (): Promise<void> => { await view(page, { center: [(west + east) / 2, (south + north) / 2], zoom: 7 }) }
     const browserPids = (): number[] => pidsOf('chromium')
     const sample = (): Sampler => new Sampler([
@@ -75,7 +75,7 @@ export async function map (options: MapOptions, log: (line: string) => void): Pr
     await measure('the whole fleet in view, still (baseline)', false)
     await measure('the whole fleet in view, moving (markers jump, one redraw a second)', true)
     await street()
-    await measure('street level, moving (the few in view glide)', true)
+    await measure('a street (zoom 17), moving (markers glide when 300 or fewer are in view)', true)
     await far()
     await measure('zoomed out, moving (clusters)', true)
 
