@@ -75,6 +75,10 @@ export async function map (options: MapOptions, log: (line: string) => void): Pr
     await measure('the whole fleet in view, still (baseline)', false)
     await measure('the whole fleet in view, moving (markers jump, one redraw a second)', true)
     await street()
+    // the renderer's own cost: software WebGL redrawing the street view every frame, nothing moving
+    await page.evaluate('window.trackstream.map.repaint = true')
+    await measure('a street (zoom 17), still, redrawn every frame (the renderer alone)', false)
+    await page.evaluate('window.trackstream.map.repaint = false')
     await measure('a street (zoom 17), moving (markers glide when 300 or fewer are in view)', true)
     await far()
     await measure('zoomed out, moving (clusters)', true)
