@@ -8,20 +8,10 @@ import { startReplayPanel } from './replay-panel.js'
 import { startSearchPanel } from './search-panel.js'
 import { openLiveSocket } from './live-socket.js'
 import { VehicleLayer } from './vehicle-layer.js'
+import type { LiveFrame as WireFrame, LiveFramePosition } from '../../proto/live-codec.js'
 
-interface LivePosition {
-  deviceId: string
-  vehicleId: string | null
-  lat: number
-  lon: number
-  speed: number | null
-  heading: number | null
-  time: number
-}
-
-type LiveFrame =
-  | { type: 'snapshot' | 'positions', positions: LivePosition[] }
-  | { type: 'error', error: string }
+type LivePosition = LiveFramePosition
+type LiveFrame = WireFrame | { type: 'error', error: string }
 
 interface Driver { name: string, phone: string | null, since: string }
 interface Vehicle { id: string, name: string, plate: string | null, driver: Driver | null }

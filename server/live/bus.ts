@@ -1,15 +1,8 @@
+import type { LiveFramePosition } from '../../proto/live-codec.js'
 import type { MilestoneRow } from '../pipeline/write-set.js'
 
-export interface LivePosition {
-  deviceId: string
-  vehicleId: string | null
-  lat: number
-  lon: number
-  speed: number | null
-  heading: number | null
-  /** Fix time, ms since the Unix epoch. */
-  time: number
-}
+/** A vehicle's newest position, as the live feeds carry it (the wire contract defines it). */
+export type LivePosition = LiveFramePosition
 
 /** When a parcel should arrive: from its van's route while out for delivery, from its lane before. */
 export interface ParcelEta {

@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
-import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser, openPage, type OpenedPage } from '../support/browser.js'
 import { connectDevice, publish } from '../support/clients.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
@@ -56,15 +56,7 @@ describe.skipIf(unavailable !== undefined)('the pages are usable by keyboard, on
     await server?.close()
   })
 
-  const open = async (route: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> => {
-    const page = await browser.newPage()
-    await page.setViewportSize(viewport)
-    const errors: string[] = []
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-    page.on('pageerror', (error) => { errors.push(error.message) })
-    await page.goto(`${server.httpUrl}${route}`)
-    return { page, errors }
-  }
+  const open = async (route: string, viewport = { width: 1280, height: 800 }): Promise<OpenedPage> => await openPage(browser, `${server.httpUrl}${route}`, { viewport })
 
   const violations = async (page: Page): Promise<string[]> => {
     await page.addScriptTag({ content: axeSource })

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { crc32, deflateSync } from 'node:zlib'
 import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { browserUnavailable, launchBrowser } from '../support/browser.js'
+import { browserUnavailable, launchBrowser, openPage } from '../support/browser.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
 const unavailable = browserUnavailable()
@@ -54,12 +54,8 @@ describe.skipIf(unavailable !== undefined)('a configured tile server for the bas
   })
 
   it('draws the ops map from BASEMAP_TILE_URL, credited with BASEMAP_ATTRIBUTION, instead of the offline basemap', async () => {
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
     const offline: string[] = []
-    page.on('request', (request) => { if (request.url().includes('/basemap/')) offline.push(request.url()) })
-    await page.goto(server.httpUrl)
+    const { page, errors } = await openPage(browser, server.httpUrl, { watch: (p) => { p.on('request', (request) => { if (request.url().includes('/basemap/')) offline.push(request.url()) }) } })
     await page.fill('#api-key', TEST_API_KEY)
     await page.click('button[type=submit]')
     await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
-import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser, openPage, type OpenedPage } from '../support/browser.js'
 import { connectDevice, eventually, FrameCollector, publish } from '../support/clients.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
@@ -76,16 +76,11 @@ describe.skipIf(unavailable !== undefined)('the buyer\'s live map in a real brow
       return map !== undefined && map.loaded() && !map.isMoving() && map.areTilesLoaded()
     })
   }
-  const openPage = async (number: string, viewport?: { width: number, height: number }): Promise<{ page: Page, errors: string[] }> => {
-    const opened = await browser.newPage()
-    if (viewport !== undefined) await opened.setViewportSize(viewport)
-    const found: string[] = []
-    opened.on('console', (message) => { if (message.type() === 'error') found.push(message.text()) })
-    opened.on('pageerror', (error) => { found.push(error.message) })
-    opened.on('request', (request) => { if (/\.m?js$/.test(new URL(request.url()).pathname)) scripts.push(new URL(request.url()).pathname) })
-    await opened.goto(`${server.httpUrl}/t/${tokens[number]}`)
-    return { page: opened, errors: found }
-  }
+  const openTracking = async (number: string, viewport?: { width: number, height: number }): Promise<OpenedPage> =>
+    await openPage(browser, `${server.httpUrl}/t/${tokens[number]}`, {
+      viewport,
+      watch: (page) => { page.on('request', (request) => { if (/\.m?js$/.test(new URL(request.url()).pathname)) scripts.push(new URL(request.url()).pathname) }) }
+    })
   const openSocketA = async (): Promise<FrameCollector<Frame>> => {
     const socket = await FrameCollector.open<Frame>(`${server.wsUrl}/ws/track/${tokens['TS-MAP-A']}`)
     sockets.push(socket)
@@ -125,7 +120,7 @@ describe.skipIf(unavailable !== undefined)('the buyer\'s live map in a real brow
 
   it('shows no map, and loads no map code, before the parcel is out for delivery', async () => {
     await openSocketA()
-    ;({ page, errors } = await openPage('TS-MAP-A'))
+    ;({ page, errors } = await openTracking('TS-MAP-A'))
     await expect.poll(async () => await page.textContent('#status')).toBe('Shipment information received')
     expect(await page.isVisible('#timeline')).toBe(true)
     expect(await page.isHidden('#map')).toBe(true)
@@ -254,7 +249,7 @@ describe.skipIf(unavailable !== undefined)('the buyer\'s live map in a real brow
   })
 
   it('fits a phone: no sideways scroll, the map at most 45% of the height, the language at hand', async () => {
-    const phone = await openPage('TS-MAP-A', { width: 390, height: 844 })
+    const phone = await openTracking('TS-MAP-A', { width: 390, height: 844 })
     page = phone.page
     await expect.poll(async () => await page.textContent('#status')).toBe('Delivered')
     await mapLoaded()

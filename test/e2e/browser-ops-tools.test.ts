@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
-import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser, openPage } from '../support/browser.js'
 import { connectDevice, publish } from '../support/clients.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
@@ -51,11 +51,7 @@ describe.skipIf(unavailable !== undefined)('the ops page\'s search box and route
 
   /** The ops page, logged in, with its map loaded, and the errors its console shows. */
   const openOps = async (): Promise<{ page: Page, errors: string[] }> => {
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-    page.on('pageerror', (error) => { errors.push(error.message) })
-    await page.goto(`${server.httpUrl}/`)
+    const { page, errors } = await openPage(browser, `${server.httpUrl}/`)
     // the browser keeps the session cookie: only the first page of the run logs in
     await page.waitForSelector('#login:not([hidden]), #app:not([hidden])', { timeout: 10_000 })
     if (await page.isVisible('#login')) {

@@ -1,10 +1,10 @@
 import path from 'node:path'
 import { mkdir } from 'node:fs/promises'
 import type { MqttClient } from 'mqtt'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
-import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser, openPage, type OpenedPage } from '../support/browser.js'
 import { connectDevice, publish } from '../support/clients.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 import { TcpProxy } from '../support/tcp-proxy.js'
@@ -45,14 +45,7 @@ describe.skipIf(unavailable !== undefined)('the pages ride out a dropped connect
     await server?.close()
   })
 
-  const open = async (route: string): Promise<{ page: Page, errors: string[] }> => {
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('console', (message) => { if (message.type() === 'error' && !refusedSocket.test(message.text())) errors.push(message.text()) })
-    page.on('pageerror', (error) => { errors.push(error.message) })
-    await page.goto(`${base}${route}`)
-    return { page, errors }
-  }
+  const open = async (route: string): Promise<OpenedPage> => await openPage(browser, `${base}${route}`, { expected: refusedSocket })
 
   it('gives the buyer what happened while the link was down, from the fresh snapshot', async () => {
     const { page, errors } = await open(`/t/${token}`)

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
-import { ARTIFACTS, browserUnavailable, launchBrowser } from '../support/browser.js'
+import { ARTIFACTS, browserUnavailable, launchBrowser, openPage, type OpenedPage } from '../support/browser.js'
 import { connectDevice, publish } from '../support/clients.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
@@ -43,14 +43,7 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
   })
 
   /** A page, and the errors its console shows. */
-  const open = async (route: string): Promise<{ page: Page, errors: string[] }> => {
-    const page = await browser.newPage()
-    const errors: string[] = []
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-    page.on('pageerror', (error) => { errors.push(error.message) })
-    await page.goto(`${server.httpUrl}${route}`)
-    return { page, errors }
-  }
+  const open = async (route: string): Promise<OpenedPage> => await openPage(browser, `${server.httpUrl}${route}`)
 
   const renderedVehicles = async (page: Page): Promise<RenderedVehicle[]> => await page.evaluate(() => {
     const { map } = (window as unknown as { trackstream: { map: { queryRenderedFeatures: (o: object) => Array<{ properties: { deviceId: string }, geometry: { coordinates: [number, number] } }> } } }).trackstream

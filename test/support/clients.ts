@@ -26,21 +26,24 @@ export async function publish (client: MqttClient, topic: string, payload: strin
   await client.publishAsync(topic, Buffer.from(payload), { qos })
 }
 
-/** A WebSocket client that keeps every JSON frame and can wait for one that matches. */
+/** How a collector reads a message: JSON text unless told otherwise. */
+export type FrameDecoder<F> = (data: Buffer, binary: boolean) => F
+
+/** A WebSocket client that keeps every frame and can wait for one that matches. */
 export class FrameCollector<F = Record<string, unknown>> {
   readonly frames: F[] = []
   private readonly waiters = new Set<() => void>()
 
-  constructor (readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as F)
+  constructor (readonly socket: WebSocket, decode: FrameDecoder<F> = (data) => JSON.parse(data.toString()) as F) {
+    socket.on('message', (data: Buffer, binary) => {
+      this.frames.push(decode(data, binary))
       for (const wake of this.waiters) wake()
     })
   }
 
-  static async open<F = Record<string, unknown>> (url: string, headers: Record<string, string> = {}): Promise<FrameCollector<F>> {
+  static async open<F = Record<string, unknown>> (url: string, headers: Record<string, string> = {}, decode?: FrameDecoder<F>): Promise<FrameCollector<F>> {
     const socket = new WebSocket(url, { headers })
-    const collector = new FrameCollector<F>(socket)
+    const collector = new FrameCollector<F>(socket, decode)
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => { resolve() })
       socket.once('error', reject)
@@ -49,8 +52,9 @@ export class FrameCollector<F = Record<string, unknown>> {
     return collector
   }
 
-  async waitFor (match: (frame: F) => boolean, timeoutMs = 5000): Promise<F> {
-    const found = (): F | undefined => this.frames.find(match)
+  /** The first frame from index `from` on that matches. */
+  async waitFor (match: (frame: F) => boolean, timeoutMs = 5000, from = 0): Promise<F> {
+    const found = (): F | undefined => this.frames.slice(from).find(match)
     const already = found()
     if (already !== undefined) return already
     return await new Promise((resolve, reject) => {
@@ -67,6 +71,10 @@ export class FrameCollector<F = Record<string, unknown>> {
       }
       this.waiters.add(check)
     })
+  }
+
+  send (message: unknown): void {
+    this.socket.send(JSON.stringify(message))
   }
 
   close (): void {
