@@ -22,3 +22,13 @@ export function fleetBox (route: RoutePoint[]): [number, number, number, number]
   const lons = route.map((p) => p.lon)
   return [Math.min(...lons), Math.min(...lats), Math.max(...lons) + 0.1, Math.max(...lats) + 0.1]
 }
+
+/** An ops desk watches a region, not the world: one cell of a 10 × 10 grid over the fleet's area. */
+export function viewport (box: [number, number, number, number], i: number): [number, number, number, number] {
+  const [west, south, east, north] = box
+  const w = (east - west) / 10
+  const h = (north - south) / 10
+  const x = i % 10
+  const y = Math.floor(i / 10) % 10
+  return [west + x * w, south + y * h, west + (x + 1) * w, south + (y + 1) * h]
+}

@@ -1,6 +1,6 @@
 import { Fleet } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
-import { fleetBox, loadRoute } from '../lib/routes.js'
+import { fleetBox, loadRoute, viewport } from '../lib/routes.js'
 import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
 import { BENCH_API_KEY, benchDatabase, DEVICE_SECRET, seedTrackers, startTrackstream } from '../lib/stage.js'
 import { Viewers, type ViewerResult } from '../lib/viewers.js'
@@ -182,15 +182,6 @@ function perPosition (run: FramesRun | undefined): number | undefined {
   return run === undefined || run.positionsPerS === 0 ? undefined : run.bytesPerS / run.positionsPerS
 }
 
-/** As in the latency scenario: one cell of a 10 × 10 grid over the fleet's area. */
-function viewport (box: [number, number, number, number], i: number): [number, number, number, number] {
-  const [west, south, east, north] = box
-  const w = (east - west) / 10
-  const h = (north - south) / 10
-  const x = i % 10
-  const y = Math.floor(i / 10) % 10
-  return [west + x * w, south + y * h, west + (x + 1) * w, south + (y + 1) * h]
-}
 
 async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))

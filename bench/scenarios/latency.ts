@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { freePort } from '../../server/free-port.js'
 import { Fleet } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
-import { fleetBox, loadRoute } from '../lib/routes.js'
+import { fleetBox, loadRoute, viewport } from '../lib/routes.js'
 import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
 import { BENCH_API_KEY, benchDatabase, DEVICE_SECRET, ROOT, seedTrackers, startTrackstream } from '../lib/stage.js'
 import { Viewers, type ViewerResult } from '../lib/viewers.js'
@@ -79,12 +79,3 @@ export async function latency (options: LatencyOptions, log: (line: string) => v
   }
 }
 
-/** An ops desk watches a region, not the world: one cell of a 10 × 10 grid over the fleet's area. */
-function viewport (box: [number, number, number, number], i: number): [number, number, number, number] {
-  const [west, south, east, north] = box
-  const w = (east - west) / 10
-  const h = (north - south) / 10
-  const x = i % 10
-  const y = Math.floor(i / 10) % 10
-  return [west + x * w, south + y * h, west + (x + 1) * w, south + (y + 1) * h]
-}

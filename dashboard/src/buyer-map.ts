@@ -153,14 +153,19 @@ function drawPin (c: CanvasRenderingContext2D, w: number, h: number): void {
   c.fill()
 }
 
-function drawVan (c: CanvasRenderingContext2D, w: number, h: number): void {
+/** The round, white-edged badge the van and the delivery mark are drawn on. */
+function drawDisc (c: CanvasRenderingContext2D, w: number, h: number, colour: string): void {
   c.beginPath()
   c.arc(w / 2, h / 2, w / 2 - 3, 0, Math.PI * 2)
-  c.fillStyle = '#0b6bcb'
+  c.fillStyle = colour
   c.strokeStyle = '#ffffff'
   c.lineWidth = 5
   c.fill()
   c.stroke()
+}
+
+function drawVan (c: CanvasRenderingContext2D, w: number, h: number): void {
+  drawDisc(c, w, h, '#0b6bcb')
   // a van from the side, in the 34 × 34 icon's own units: a box, a lower cab in front, two wheels
   const u = w / 34
   c.fillStyle = '#ffffff'
@@ -186,13 +191,7 @@ function drawVan (c: CanvasRenderingContext2D, w: number, h: number): void {
 }
 
 function drawDelivered (c: CanvasRenderingContext2D, w: number, h: number): void {
-  c.beginPath()
-  c.arc(w / 2, h / 2, w / 2 - 3, 0, Math.PI * 2)
-  c.fillStyle = '#1a7f37'
-  c.strokeStyle = '#ffffff'
-  c.lineWidth = 5
-  c.fill()
-  c.stroke()
+  drawDisc(c, w, h, '#1a7f37')
   c.beginPath()
   c.moveTo(w * 0.3, h * 0.52)
   c.lineTo(w * 0.45, h * 0.66)
