@@ -1,4 +1,4 @@
-import { encodeLiveFrame } from '../../proto/live-codec.js'
+import { encodeLiveFrame, type LiveFrame } from '../../proto/live-codec.js'
 import type { MilestoneRow } from '../pipeline/write-set.js'
 import type { LiveBus, LiveEvent, LivePosition, ParcelEta } from './bus.js'
 
@@ -13,13 +13,8 @@ export type BBox = [number, number, number, number]
 /** How an ops viewer wants its frames: JSON text, or live.proto's LiveFrame as binary messages. */
 export type LiveFormat = 'json' | 'protobuf'
 
-export interface OpsFrame {
-  type: 'snapshot' | 'positions'
-  positions: LivePosition[]
-}
-
 /** One encoder per format; injectable so a test can count how often a frame is encoded. */
-export type FrameEncoders = { [F in LiveFormat]: (frame: OpsFrame) => string | Uint8Array }
+export type FrameEncoders = { [F in LiveFormat]: (frame: LiveFrame) => string | Uint8Array }
 
 export const DEFAULT_ENCODERS: FrameEncoders = { json: (frame) => JSON.stringify(frame), protobuf: encodeLiveFrame }
 

@@ -30,20 +30,19 @@ function * subjects (registry: Registry): Generator<Subject> {
 
 /** The ops search box: one field for tracking numbers, EPCs, vehicles, plates and devices. */
 const searchRoutes: FastifyPluginAsync = async (app) => {
-  const { registry, deviceState, hub } = app
+  const { registry, deviceState } = app
   app.addHook('onRequest', app.requireOps)
 
-  /** An item is where the vehicle it rides is, as GET /api/parcels/{id} says. */
+  /** An item is where the vehicle it rides is, as GET /api/parcels/{id} says; one source of positions for all four kinds, so a parcel and its van always agree. */
   const whereItemIs = (item: ItemRef) => vehiclePosition(registry, deviceState, registry.custody.vehicleOf(item))
-  const ofDevice = (deviceId: string | null) => deviceId === null ? undefined : hub.latestPosition(deviceId)
 
   const positionOf = ({ subject }: Match): { lat: number, lon: number } | null => {
     const position = (() => {
       switch (subject.kind) {
         case 'parcel': return whereItemIs(parcelRef(subject.record.id))
         case 'container': return whereItemIs(containerRef(subject.record.id))
-        case 'vehicle': return ofDevice(subject.record.deviceId)
-        case 'device': return ofDevice(subject.record.id)
+        case 'vehicle': return vehiclePosition(registry, deviceState, subject.record.id)
+        case 'device': return deviceState.positionOf(subject.record.id)
       }
     })()
     return position === undefined ? null : { lat: position.lat, lon: position.lon }
