@@ -32,7 +32,8 @@ async function main (): Promise<void> {
   const map = await startMap()
   startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
   startSearchPanel(map)
-  startReplayPanel(map)
+  // the vehicles startMap fetched: the replay offers the same list, under the same names
+  startReplayPanel(map, [...vehicles.values()].map((vehicle) => ({ id: vehicle.id, label: vehicleName(vehicle) })))
 }
 
 function showLogin (): void {
@@ -63,8 +64,9 @@ async function startMap (): Promise<maplibregl.Map> {
   map.addControl(new maplibregl.NavigationControl(), 'top-right')
   await map.once('load')
   await addPlaces(map)
-  const layer = new VehicleLayer(map)
-  Object.assign(window, { trackstream: { map, positions: layer.all } })
+  const layer = new VehicleLayer<LivePosition>(map)
+  const positions = layer.all
+  Object.assign(window, { trackstream: { map, positions } })
   map.on('click', 'vehicles', (event) => {
     const id = event.features?.[0]?.properties?.deviceId as string | undefined
     const position = id === undefined ? undefined : positions.get(id)
@@ -95,25 +97,24 @@ function wholeWorld (map: maplibregl.Map): boolean {
   return b.getEast() - b.getWest() >= 360
 }
 
-/** What the live feed said last, per device: the popup and the list read it. */
-const positions = new Map<string, LivePosition>()
-
-function onFrame (frame: LiveFrame, layer: VehicleLayer): void {
+function onFrame (frame: LiveFrame, layer: VehicleLayer<LivePosition>): void {
   if (frame.type === 'error') return
-  if (frame.type === 'snapshot') positions.clear()
-  for (const position of frame.positions) positions.set(position.deviceId, position)
   layer.update(frame.positions, frame.type === 'snapshot')
   // the feed can send fifty frames a second; a sorted list of thousands is rebuilt twice a second at most
   listing ??= setTimeout(() => {
     listing = undefined
-    renderList()
+    renderList(layer.all)
   }, 500)
 }
 let listing: ReturnType<typeof setTimeout> | undefined
 
+function vehicleName (vehicle: Vehicle): string {
+  return `${vehicle.name}${vehicle.plate === null ? '' : ` (${vehicle.plate})`}`
+}
+
 function label (position: LivePosition): string {
   const vehicle = position.vehicleId === null ? undefined : vehicles.get(position.vehicleId)
-  return vehicle === undefined ? position.deviceId : `${vehicle.name}${vehicle.plate === null ? '' : ` (${vehicle.plate})`}`
+  return vehicle === undefined ? position.deviceId : vehicleName(vehicle)
 }
 
 function describe (position: LivePosition): HTMLElement {
@@ -168,7 +169,7 @@ function driverLine (driver: Driver | null): HTMLElement {
 const LISTED = 100
 const byName = new Intl.Collator(undefined, { numeric: true })
 
-function renderList (): void {
+function renderList (positions: ReadonlyMap<string, LivePosition>): void {
   const labelled = [...positions.values()].map((position) => ({ position, name: label(position) }))
   labelled.sort((a, b) => byName.compare(a.name, b.name))
   const items = labelled.slice(0, LISTED).map(({ position, name }) => {

@@ -2,7 +2,8 @@ import * as maplibregl from 'maplibre-gl'
 import type { GeoJSONSource, LngLatBoundsLike, Map as MapLibreMap } from 'maplibre-gl'
 import type { Feature, FeatureCollection, LineString, Point } from 'geojson'
 
-interface Vehicle { id: string, name: string, plate: string | null }
+/** A vehicle to choose, as the page already names it. */
+export interface VehicleChoice { id: string, label: string }
 interface HistoryPoint { time: string, lat: number, lon: number, speed: number | null, heading: number | null }
 interface HistoryMilestone { time: string, code: string, label: string, trackingNumber: string, lat: number | null, lon: number | null, stationId: string | null }
 interface History { vehicleId: string, from: string, to: string, positions: HistoryPoint[], milestones: HistoryMilestone[], truncated: boolean }
@@ -23,7 +24,7 @@ const EMPTY: FeatureCollection = { type: 'FeatureCollection', features: [] }
  * with the vehicle (loaded, delivered…) as dots with popups, and a marker that a slider or the
  * play button moves along the route by time.
  */
-export function startReplayPanel (map: MapLibreMap): void {
+export function startReplayPanel (map: MapLibreMap, choices: readonly VehicleChoice[]): void {
   const form = element('replay-form', HTMLFormElement)
   const clearButton = element('replay-clear', HTMLButtonElement)
   const vehicle = element('replay-select', HTMLSelectElement)
@@ -42,7 +43,7 @@ export function startReplayPanel (map: MapLibreMap): void {
   to.value = localInput(end)
   from.value = localInput(end - DAY_MS)
   slider.max = String(SLIDER_STEPS)
-  void fillVehicles(vehicle)
+  fillVehicles(vehicle, choices)
 
   let fixes: Fix[] = []
   let timer: ReturnType<typeof setInterval> | undefined
@@ -169,16 +170,13 @@ function addLayers (map: MapLibreMap): void {
   })
 }
 
-async function fillVehicles (select: HTMLSelectElement): Promise<void> {
-  const response = await fetch('/api/vehicles')
-  if (!response.ok) return
-  const { items } = await response.json() as { items: Vehicle[] }
+function fillVehicles (select: HTMLSelectElement, choices: readonly VehicleChoice[]): void {
   const prompt = new Option('Choose a vehicle…', '')
   prompt.disabled = true
   prompt.selected = true
-  select.replaceChildren(prompt, ...items
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((v) => new Option(v.plate === null ? v.name : `${v.name} (${v.plate})`, v.id)))
+  select.replaceChildren(prompt, ...[...choices]
+    .sort((a, b) => a.label.localeCompare(b.label))
+    .map((v) => new Option(v.label, v.id)))
 }
 
 async function loadHistory (vehicleId: string, from: number, to: number): Promise<History | { error: string }> {

@@ -24,8 +24,8 @@ const STALE_MS = 5 * 60 * 1000
  * the cluster zoom, or with hundreds of vehicles in view, markers jump: a few pixels of motion are
  * not worth redrawing thousands of vehicles for.
  */
-export class VehicleLayer {
-  private readonly points = new Map<string, VehiclePoint>()
+export class VehicleLayer<P extends VehiclePoint = VehiclePoint> {
+  private readonly points = new Map<string, P>()
   private readonly glides = new Map<string, Glide>()
   private readonly clusterLabels = new Map<number, maplibregl.Marker>()
   private scheduled = false
@@ -69,12 +69,13 @@ export class VehicleLayer {
     map.on('render', () => { this.labelling ??= setTimeout(() => { this.labelClusters() }, 100) })
   }
 
-  get all (): ReadonlyMap<string, VehiclePoint> {
+  /** The newest position of every vehicle on the map, as the feed gave it. */
+  get all (): ReadonlyMap<string, P> {
     return this.points
   }
 
   /** A snapshot replaces everything; a delta moves what it names. */
-  update (points: VehiclePoint[], snapshot: boolean): void {
+  update (points: readonly P[], snapshot: boolean): void {
     const now = performance.now()
     this.crowded = this.inView() > MANY
     const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM && !this.crowded
