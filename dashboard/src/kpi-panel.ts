@@ -1,4 +1,5 @@
-interface Kpi {
+/** One row of GET /api/kpis. */
+export interface Kpi {
   key: string
   parcels: number
   delivered: number

@@ -6,7 +6,7 @@ import { connectDevice, eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
+import { relayDatabase } from '../support/tcp-proxy.js'
 
 const fixPayload = (seq: number): string => JSON.stringify({ time: Date.now() - 1000, lat: 13.75, lon: 100.5, seq })
 
@@ -68,13 +68,9 @@ describe('a QoS1 message is acknowledged only after it is committed', () => {
 
   it('holds acknowledgements while the database is gone, keeps serving, and loses nothing', async () => {
     const db = await createTestDatabase()
-    const target = new URL(db.url)
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432))
-    await proxy.start()
-    const viaProxy = new URL(db.url)
-    viaProxy.host = `127.0.0.1:${proxy.port}`
+    const { proxy, url: viaProxy } = await relayDatabase(db.url)
     try {
-      server = await startTestServer({ db, env: { DATABASE_URL: viaProxy.toString() } })
+      server = await startTestServer({ db, env: { DATABASE_URL: viaProxy } })
       const { secret } = await server.registerDevice('van-8')
       device = await connectDevice(server.mqttUrl, 'van-8', secret, { keepalive: 60 })
       await proxy.cut()

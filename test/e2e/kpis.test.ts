@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Kpi } from '../../dashboard/src/kpi-panel.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
-interface Kpi {
-  key: string
-  parcels: number
-  delivered: number
-  onTimeRate: number | null
-  deliverySuccessRate: number | null
-  firstAttemptRate: number | null
-  exceptionRate: number | null
-  lossDamageRate: number | null
-  cod: Array<{ currency: string, expected: string, collected: string, ratio: number | null }>
-}
 
 const HOUR = 3_600_000
 

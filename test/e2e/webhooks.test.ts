@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../support/clients.js'
 import { createTestDatabase } from '../support/database.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
+import { relayDatabase } from '../support/tcp-proxy.js'
 
 interface EventBody {
   id: string
@@ -371,17 +371,13 @@ describe('webhooks across a restart and a database outage', () => {
 
   it('keeps running while the database is away and delivers once it is back', async () => {
     const db = await createTestDatabase()
-    const target = new URL(db.url)
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432))
-    await proxy.start()
-    const viaProxy = new URL(db.url)
-    viaProxy.host = `127.0.0.1:${proxy.port}`
+    const { proxy, url: viaProxy } = await relayDatabase(db.url)
     let answer = 503
     const hooks = await startReceiver(() => answer)
     let server: TestServer | undefined
     try {
       // retries 1.6 to 2.4 s apart: the second attempt falls due while the database is away
-      server = await startTestServer({ db, env: { ...FAST, DATABASE_URL: viaProxy.toString(), WEBHOOK_RETRY_BASE_MS: '2000' } })
+      server = await startTestServer({ db, env: { ...FAST, DATABASE_URL: viaProxy, WEBHOOK_RETRY_BASE_MS: '2000' } })
       const subscription = await subscribe(server, { url: hooks.url, events: ['out_for_delivery'] })
       const parcel = await createParcel(server, 'WH-OUTAGE-1')
       await record(server, parcel.id, { code: 'out_for_delivery', time: ago(60_000) })

@@ -44,3 +44,13 @@ export class TcpProxy {
     await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
   }
 }
+
+/** A relay in front of the PostgreSQL at `databaseUrl`, and the URL that goes through it. */
+export async function relayDatabase (databaseUrl: string): Promise<{ proxy: TcpProxy, url: string }> {
+  const target = new URL(databaseUrl)
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432))
+  await proxy.start()
+  const via = new URL(databaseUrl)
+  via.host = `127.0.0.1:${proxy.port}`
+  return { proxy, url: via.toString() }
+}
