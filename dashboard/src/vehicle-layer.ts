@@ -77,7 +77,6 @@ export class VehicleLayer<P extends VehiclePoint = VehiclePoint> {
   /** A snapshot replaces everything; a delta moves what it names. */
   update (points: readonly P[], snapshot: boolean): void {
     const now = performance.now()
-    this.crowded = this.inView() > MANY
     const glides = !snapshot && this.map.getZoom() > CLUSTER_MAX_ZOOM && !this.crowded
     if (snapshot) {
       this.points.clear()
@@ -120,6 +119,8 @@ export class VehicleLayer<P extends VehiclePoint = VehiclePoint> {
     this.lastDraw = now
     this.dirty = false
     this.map.getSource<GeoJSONSource>('vehicles')?.setData(this.geoJson(now))
+    // counted once a draw, not for each of the feed's frames in between
+    this.crowded = this.inView() > MANY
     for (const [id, glide] of this.glides) if (glideDone(glide, now)) this.glides.delete(id)
   }
 
