@@ -34,6 +34,10 @@ export const REJECT_REASONS = {
   implausible_speed: 'the speed is negative or faster than any vehicle',
   bad_value: 'heading, accuracy, battery, antenna or RSSI is out of range',
   bad_epc: 'the EPC is not an even-length hexadecimal string of 4 to 124 digits',
+  invalid_text: 'the payload is not valid UTF-8, or a text in it holds a NUL character or an unpaired surrogate, which PostgreSQL cannot store',
+  // trackstream
+  stage_failed: 'a pipeline stage failed on this item (a trackstream bug, logged with the stage); the item was refused rather than stored half-checked',
+  overloaded: 'trackstream already holds as many unacknowledged messages as it may (the database is slow or away); send it again later',
   // storage
   db_rejected: 'the database refused the row; it is kept in ingest_rejects'
 } as const

@@ -14,6 +14,7 @@ import latestPositionsPlugin from './plugins/latest-positions.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
+import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
 import statePlugin from './plugins/state.js'
 import webhooksPlugin from './plugins/webhooks.js'
@@ -79,10 +80,13 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(requestGuardPlugin)
   await app.register(metricsPlugin)
   await app.register(dbPlugin, {
     databaseUrl,
-    policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays }
+    policy: { retentionDays: config.retentionDays, compressAfterDays: config.compressAfterDays },
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    queryTimeoutMs: config.dbQueryTimeoutMs
   })
   await app.register(statePlugin, { geofence: config.geofence, rfidWindowMs: config.rfidWindowMs })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })

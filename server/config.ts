@@ -23,6 +23,12 @@ export interface Config {
   retentionDays: number
   compressAfterDays: number
   maxMessageBytes: number
+  /** Database: how long to wait for a connection, and for any one query's answer. */
+  dbConnectTimeoutMs: number
+  dbQueryTimeoutMs: number
+  /** Messages read and not yet answered: per MQTT connection, and across every device. */
+  maxInflightPerConnection: number
+  maxInflightTotal: number
   liveTickMs: number
   /** How often the webhook dispatcher looks for new events and due retries. */
   webhookPollMs: number
@@ -30,6 +36,8 @@ export interface Config {
   webhookTimeoutMs: number
   /** The first retry's delay; each next one doubles (with jitter). Tests make it short. */
   webhookRetryBaseMs: number
+  /** Deliveries in flight at once to one subscription: a slow receiver only delays itself. */
+  webhookConcurrency: number
   /** Geofence rules: the band beyond a fence's edge that proves nothing, the time a crossing must hold, the worst usable accuracy. */
   geofence: { hysteresisM: number, minDwellMs: number, maxAccuracyM: number }
   /** When the tracking engine raises exceptions; see server/tracking/exceptions.ts. */
@@ -75,10 +83,15 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     retentionDays: read.integer('RETENTION_DAYS', 365, 0, 36500),
     compressAfterDays: read.integer('COMPRESS_AFTER_DAYS', 7, 0, 36500),
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    dbConnectTimeoutMs: read.integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    dbQueryTimeoutMs: read.integer('DB_QUERY_TIMEOUT_MS', 15_000, 100, 3_600_000),
+    maxInflightPerConnection: read.integer('MQTT_MAX_INFLIGHT', 100, 1, 65_535),
+    maxInflightTotal: read.integer('INGEST_MAX_INFLIGHT', 20_000, 1, 10_000_000),
     liveTickMs: read.integer('LIVE_TICK_MS', 20, 5, 5000),
     webhookPollMs: read.integer('WEBHOOK_POLL_MS', 1000, 10, 60_000),
     webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookRetryBaseMs: read.integer('WEBHOOK_RETRY_BASE_MS', 180_000, 1, 3_600_000),
+    webhookConcurrency: read.integer('WEBHOOK_CONCURRENCY', 4, 1, 100),
     geofence: {
       hysteresisM: read.integer('GEOFENCE_HYSTERESIS_M', 30, 0, 5000),
       minDwellMs: read.integer('GEOFENCE_DWELL_MS', 30_000, 0, 3_600_000),

@@ -10,5 +10,11 @@ export const Errors = {
   WrongState: createError<[string]>('TS_WRONG_STATE', '%s', 409),
   Unauthorized: createError('TS_UNAUTHORIZED', 'an API key is required: send "Authorization: Bearer <key>" or log in', 401),
   BadApiKey: createError('TS_BAD_API_KEY', 'that API key is not valid', 401),
-  NotReady: createError<[string]>('TS_NOT_READY', 'not ready: %s', 503)
+  NotReady: createError<[string]>('TS_NOT_READY', 'not ready: %s', 503),
+  BadText: createError<[string]>('TS_BAD_TEXT', '%s: text must be valid UTF-8 without NUL characters', 400),
+  DatabaseUnavailable: createError('TS_DATABASE_UNAVAILABLE', 'the database is unavailable right now; try again shortly', 503),
+  ShuttingDown: createError('TS_SHUTTING_DOWN', 'trackstream is shutting down; try again shortly', 503),
+  Overloaded: createError('TS_OVERLOADED', 'trackstream holds as many unacknowledged messages as it may (the database is slow or away); try again shortly', 503),
+  NotStored: createError<[string]>('TS_NOT_STORED', 'the database refused to store %s; nothing was recorded, and the refusal is logged', 500),
+  Internal: createError<[string]>('TS_INTERNAL', 'internal error (request %s); it is logged', 500)
 }

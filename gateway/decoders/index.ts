@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { Channel } from '../../proto/topics.js'
 import type { IngestMessage } from '../ingest-message.js'
 import { rejection } from '../rejects.js'
@@ -27,6 +28,12 @@ const FORMAT_DECODERS: Record<Exclude<DeviceFormat, 'trackstream'>, FormatDecode
 
 /** Decodes a payload in the format the device is registered with; driver events are always trackstream's own. */
 export function decodeAs (format: DeviceFormat, channel: Channel, payload: Buffer, context: DecodeContext): DecodedBatch {
+  // JSON formats are UTF-8 (RFC 8259); decoding bad bytes would swap them for U+FFFD unseen. NMEA
+  // is checked sentence by sentence (a receiver's line noise between sentences is normal), and
+  // trackstream's own payloads may be protobuf: its decoder tells
+  if ((channel === 'driver' || (format !== 'trackstream' && format !== 'nmea')) && !isUtf8(payload)) {
+    return { ...emptyBatch(), rejects: [rejection('invalid_text', `the payload is not valid UTF-8, as the ${channel === 'driver' ? 'driver event' : format} format must be`)] }
+  }
   if (channel === 'driver') return decodeDriverEvents(payload, context)
   const batch = format === 'trackstream'
     ? decodeTrackstream(channel, payload, context)

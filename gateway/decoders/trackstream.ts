@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer'
 import type { Channel } from '../../proto/topics.js'
-import type { Decoded } from './decoded.js'
+import { rejection } from '../rejects.js'
+import { refused, type Decoded } from './decoded.js'
 import { emptyBatch, type DecodeContext, type DecodedBatch } from './format.js'
 import { decodeJsonFixes, decodeJsonScans } from './trackstream-json.js'
 import { decodeProtobufFixes, decodeProtobufScans } from './trackstream-protobuf.js'
@@ -19,6 +21,10 @@ type Decoder<T> = (id: string, payload: Buffer) => Decoded<T>
 function decodeEither<T> (json: Decoder<T>, protobuf: Decoder<T>, id: string, payload: Buffer): Decoded<T> {
   const format = sniff(payload)
   if (format === 'protobuf') return protobuf(id, payload)
+  if (!isUtf8(payload)) {
+    // JSON is UTF-8 (RFC 8259); bytes that are not could only be protobuf
+    return format === 'json' ? refused([rejection('invalid_text', 'the payload looks like JSON but is not valid UTF-8')]) : protobuf(id, payload)
+  }
   const decoded = json(id, payload)
   // protobuf bytes practically never parse as JSON, so a JSON parse failure settles it
   return format === 'json-or-protobuf' && decoded.rejects.some((r) => r.reason === 'malformed_json')

@@ -10,26 +10,33 @@ export interface Sql {
   exec: (script: string) => Promise<void>
 }
 
-export function pgSql (client: pg.Pool | pg.PoolClient | pg.Client): Sql {
+/** With a timeout, each query overrides the pool's own (for maintenance that may take long). */
+export function pgSql (client: pg.Pool | pg.PoolClient | pg.Client, queryTimeoutMs?: number): Sql {
+  const config = (text: string, values?: readonly unknown[]): pg.QueryConfig =>
+    ({ text, values: values as unknown[] | undefined, ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }) })
   return {
     query: async <R extends object>(text: string, params?: readonly unknown[]) =>
-      (await client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)).rows,
-    exec: async (script) => { await client.query(script) }
+      (await client.query<R & pg.QueryResultRow>(config(text, params))).rows,
+    exec: async (script) => { await client.query(config(script)) }
   }
 }
 
 export async function withTransaction<T> (pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
   const client = await pool.connect()
+  let broken: Error | undefined
   try {
     await client.query('BEGIN')
     const result = await work(pgSql(client))
     await client.query('COMMIT')
     return result
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {})
+    // a client whose connection failed (or whose query timed out, still running) must not go
+    // back to the pool: release(error) destroys it
+    if (isTransientDbError(error)) broken = error as Error
+    else await client.query('ROLLBACK').catch((rollback: unknown) => { broken = rollback as Error })
     throw error
   } finally {
-    client.release()
+    client.release(broken)
   }
 }
 
@@ -50,6 +57,21 @@ export function isTransientDbError (error: unknown): boolean {
   if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return false
   // a socket error (ECONNREFUSED, ECONNRESET, ...) or a client that lost its connection
   return true
+}
+
+/** pg's own words for a connection that failed, timed out or was never made. */
+const PG_CONNECTION_FAILURES = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Client was closed)/
+
+/**
+ * True when the database could not be used at all (refused, lost, timed out, shutting down), as
+ * opposed to a statement it refused: the first is a 503 and worth retrying, the second a bug.
+ */
+export function isDatabaseUnavailable (error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const sqlState = sqlStateOf(error)
+  if (sqlState !== undefined) return TRANSIENT_SQLSTATE_CLASSES.has(sqlState.slice(0, 2))
+  const { code } = error as { code?: unknown }
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || PG_CONNECTION_FAILURES.test(error.message)
 }
 
 /** Errors the server sent carry a severity and a SQLSTATE; socket errors carry an errno code instead. */

@@ -1,5 +1,5 @@
 import type { IngestMessage } from '../../gateway/ingest-message.js'
-import type { Rejection } from '../../gateway/rejects.js'
+import { rejection, type Rejection } from '../../gateway/rejects.js'
 import type { DeviceStateStore } from '../state/device-state.js'
 import type { GeofenceStore } from '../state/geofences.js'
 import type { Registry } from '../state/registry.js'
@@ -130,7 +130,11 @@ export class Pipeline {
     if (set.events.length > 0) tally('event', set.events.map((item) => item.event.deviceId))
   }
 
-  /** A stage that throws is a bug: log it and let the item go on rather than lose it. */
+  /**
+   * A stage that throws is a bug: it is logged, and the item is refused (kept in ingest_rejects
+   * with its payload), never passed on unchecked. Letting it go on once stored a fix that had
+   * skipped validation, which then froze its vehicle on the map.
+   */
   private runStages<I> (item: I, stages: Array<Stage<I>>, deviceId: string): ReturnType<Stage<I>['run']> {
     for (const stage of stages) {
       let verdict
@@ -138,7 +142,7 @@ export class Pipeline {
         verdict = stage.run(item)
       } catch (error) {
         this.onStageError(error, stage.name, deviceId)
-        continue
+        return rejection('stage_failed', `stage ${stage.name} failed: ${error instanceof Error ? error.message : String(error)}`)
       }
       if (verdict !== undefined) return verdict
     }

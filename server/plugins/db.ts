@@ -1,16 +1,19 @@
 import fp from 'fastify-plugin'
-import pg from 'pg'
+import type pg from 'pg'
 import { detectDatabase, flavourOf, type DatabaseInfo } from '../db/flavour.js'
 import { migrate } from '../db/migrate.js'
 import { applyTimescalePolicies, deleteExpired, type StoragePolicy } from '../db/policies.js'
+import { createPool, pingDatabase } from '../db/pool.js'
 import { pgSql, type Sql } from '../db/sql.js'
 
 export interface Database {
   pool: pg.Pool
   sql: Sql
+  /** For maintenance that may run long (retention, KPI refresh): a query timeout of minutes. */
+  maintenanceSql: Sql
   info: DatabaseInfo
   policy: StoragePolicy
-  /** A cheap round trip, for /readyz. */
+  /** A cheap round trip, for /readyz: false within PING_TIMEOUT_MS when the database is gone. */
   ping: () => Promise<boolean>
 }
 
@@ -23,20 +26,23 @@ declare module 'fastify' {
 export interface DbPluginOptions {
   databaseUrl: string
   policy: StoragePolicy
+  connectTimeoutMs: number
+  queryTimeoutMs: number
 }
 
 const RETENTION_SWEEP_MS = 60 * 60 * 1000
+const PING_TIMEOUT_MS = 800
+const MAINTENANCE_TIMEOUT_MS = 30 * 60 * 1000
 
 /** Connects, detects TimescaleDB, migrates, applies storage policies; closes the pool on close. */
-export default fp<DbPluginOptions>(async (app, { databaseUrl, policy }) => {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 })
-  // an idle client losing its connection must not take the process down; the next query reconnects
-  pool.on('error', (error) => { app.log.warn({ reason: error.message }, 'idle database connection lost') })
+export default fp<DbPluginOptions>(async (app, { databaseUrl, policy, connectTimeoutMs, queryTimeoutMs }) => {
+  const pool = createPool({ connectionString: databaseUrl, connectTimeoutMs, queryTimeoutMs, log: app.log })
 
   const setup = await pool.connect()
   let info: DatabaseInfo
   try {
-    const sql = pgSql(setup)
+    // a migration may build an index over millions of rows
+    const sql = pgSql(setup, MAINTENANCE_TIMEOUT_MS)
     info = await detectDatabase(sql)
     const applied = await migrate(sql, flavourOf(info))
     for (const migration of applied) app.log.info(`applied migration ${migration.version}_${migration.name} (${migration.flavour})`)
@@ -46,10 +52,11 @@ export default fp<DbPluginOptions>(async (app, { databaseUrl, policy }) => {
   }
 
   const sql = pgSql(pool)
+  const maintenanceSql = pgSql(pool, MAINTENANCE_TIMEOUT_MS)
   let sweeper: NodeJS.Timeout | undefined
   if (info.timescaledb === null && policy.retentionDays > 0) {
     const sweep = (): void => {
-      deleteExpired(sql, policy.retentionDays)
+      deleteExpired(maintenanceSql, policy.retentionDays)
         .then((deleted) => { if (deleted > 0) app.log.info({ deleted }, 'deleted telemetry older than RETENTION_DAYS') })
         .catch((error: unknown) => { app.log.warn({ err: error }, 'retention sweep failed; will try again') })
     }
@@ -60,16 +67,10 @@ export default fp<DbPluginOptions>(async (app, { databaseUrl, policy }) => {
   app.decorate('db', {
     pool,
     sql,
+    maintenanceSql,
     info,
     policy,
-    ping: async () => {
-      try {
-        await pool.query('SELECT 1')
-        return true
-      } catch {
-        return false
-      }
-    }
+    ping: async () => await pingDatabase(pool, PING_TIMEOUT_MS)
   })
   app.addHook('onClose', async () => {
     clearInterval(sweeper)

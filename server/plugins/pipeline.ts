@@ -2,8 +2,10 @@ import fp from 'fastify-plugin'
 import { Histogram } from 'prom-client'
 import { gs1KeyOf } from '../../gateway/epc.js'
 import type { Ingest } from '../../gateway/ingest-message.js'
+import { rejection } from '../../gateway/rejects.js'
 import { isTransientDbError } from '../db/sql.js'
 import { writeBatch } from '../db/write-batch.js'
+import { Errors } from '../errors.js'
 import { LocalBus, type LiveBus } from '../live/bus.js'
 import { GroupCommit } from '../pipeline/group-commit.js'
 import { buildStages, Pipeline } from '../pipeline/pipeline.js'
@@ -13,6 +15,8 @@ import { emptyWriteSet, type WriteSet } from '../pipeline/write-set.js'
 declare module 'fastify' {
   interface FastifyInstance {
     ingest: Ingest
+    /** For the API: commits the set, and throws TS_NOT_STORED if the database refused any of it. */
+    record: (set: WriteSet, what: string) => Promise<void>
     commits: GroupCommit
     stats: IngestStats
     bus: LiveBus
@@ -44,7 +48,7 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
     }
   })
   const pipeline = new Pipeline(stages, stats, (error, stage, deviceId) => {
-    app.log.error({ err: error, stage, device: deviceId }, 'pipeline stage failed; the item went on without it')
+    app.log.error({ err: error, stage, device: deviceId }, 'pipeline stage failed; the item was refused and kept in ingest_rejects')
   })
   const commitSeconds = new Histogram({
     name: 'trackstream_commit_seconds',
@@ -79,13 +83,17 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   app.decorate('stats', stats)
   app.decorate('bus', bus)
   app.decorate('commits', commits)
+  app.decorate('record', async (set: WriteSet, what: string) => {
+    const { refusedRows } = await commits.add(set)
+    if (refusedRows > 0) throw new Errors.NotStored(what)
+  })
   app.decorate('ingest', async (message) => {
     const { set, rejects } = pipeline.process(message)
     // storage and the live map are two outputs of the pipeline: a position is shown as soon as it
     // is accepted; a milestone, which people act on, only once it is committed
     publishPositions(bus, set)
-    await commits.add(set)
-    return rejects
+    const { refusedRows } = await commits.add(set)
+    return refusedRows === 0 ? rejects : [...rejects, rejection('db_rejected', `${refusedRows} row(s) of this message were refused by the database and kept in ingest_rejects`)]
   })
   app.addHook('onClose', async () => {
     // the broker has drained already; anything still here came from the API and is not acknowledged

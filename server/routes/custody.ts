@@ -157,7 +157,7 @@ const custody: FastifyPluginAsync = async (app) => {
       set.milestones.push(...result.milestones)
       set.custody.push(...result.custody)
     }
-    await app.commits.add(set)
+    await app.record(set, 'the custody change')
     return {
       moved,
       refused,

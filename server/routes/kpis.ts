@@ -22,7 +22,7 @@ const rate = (part: number, whole: number): number | null => whole === 0 ? null 
  */
 const kpis: FastifyPluginAsync<{ refreshMs: number }> = async (app, { refreshMs }) => {
   const plain = flavourOf(app.db.info) === 'postgres'
-  const refresh = async (): Promise<void> => { if (plain) await refreshKpiView(app.db.sql) }
+  const refresh = async (): Promise<void> => { if (plain) await refreshKpiView(app.db.maintenanceSql) }
   const timer = plain
     ? setInterval(() => { refresh().catch((error: Error) => { app.log.warn({ reason: error.message }, 'could not refresh the KPIs; will retry') }) }, refreshMs).unref()
     : undefined

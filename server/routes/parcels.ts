@@ -224,7 +224,7 @@ const parcels: FastifyPluginAsync = async (app) => {
             required: ['amount', 'currency'],
             additionalProperties: false,
             properties: {
-              amount: { type: 'number', minimum: 0, maximum: 1e12 },
+              amount: { type: 'number', minimum: 0, maximum: 999_999_999_999.99, description: 'at most 12 digits before the decimal point, 2 after' },
               currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' }
             }
           }
@@ -384,7 +384,7 @@ const parcels: FastifyPluginAsync = async (app) => {
     const milestones = record(registry, app.deviceState, parcel.id, code, vehicleId, context, Object.keys(detail).length === 0 ? null : detail,
       lat !== undefined && lon !== undefined ? { lat, lon } : station)
     const custody = MILESTONES[code].final ? moveItem(registry, app.deviceState, parcelRef(parcel.id), null, context).custody : []
-    await app.commits.add({ ...emptyWriteSet(), milestones, custody })
+    await app.record({ ...emptyWriteSet(), milestones, custody }, 'the milestone')
     return await reply.code(201).send({ status: parcel.status, statusAt: parcel.statusAt })
   })
 }

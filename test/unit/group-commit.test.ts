@@ -145,22 +145,41 @@ describe('GroupCommit', () => {
     ])
   })
 
-  it('falls back to row-by-row writes when the database refuses a batch, keeping the refused row as a reject', async () => {
+  it('halves a refused batch until the refused message is alone, writes that one row by row, and keeps its refused row as a reject', async () => {
     const bad = fixItem(2)
     const error = refusedError()
     const h = harness(async (set) => { if (set.fixes.includes(bad)) throw error })
-    await Promise.all([h.commits.add(setOf(fixItem(1))), h.commits.add(setOf(bad)), h.commits.add(setOf(fixItem(3)))])
+    const outcomes = await Promise.all([h.commits.add(setOf(fixItem(1))), h.commits.add(setOf(bad)), h.commits.add(setOf(fixItem(3)))])
     expect(h.writes.map(idsOf)).toEqual([
       ['van-1', 'van-2', 'van-3'],
+      ['van-1', 'van-2'],
       ['van-1'],
+      ['van-2'],
       ['van-2'],
       ['reject:van-2'],
       ['van-3']
     ])
+    expect(outcomes).toEqual([{ refusedRows: 0 }, { refusedRows: 1 }, { refusedRows: 0 }])
     expect(h.refused).toEqual([{ set: setOf(bad), error }])
     expect(h.refused[0]?.error).toBe(error)
-    expect(h.committed).toEqual([setOf(fixItem(1), fixItem(3))])
-    expect(h.logs).toEqual(['error: database refused a batch; writing its rows one by one'])
+    expect(h.committed.map(idsOf)).toEqual([['van-1', 'van-3']])
+    expect(h.logs).toEqual([
+      'warn: database refused a batch; halving it to find the refused message',
+      'warn: database refused a batch; halving it to find the refused message',
+      'error: database refused a message; writing its rows one by one'
+    ])
+  })
+
+  it('costs a refused message among many a number of writes that grows with the logarithm of the batch, not its size', async () => {
+    const bad = fixItem(500)
+    const h = harness(async (set) => { if (set.fixes.includes(bad)) throw refusedError() })
+    const sets = Array.from({ length: 1000 }, (_, n) => n === 500 ? setOf(bad) : setOf(fixItem(n)))
+    const outcomes = await Promise.all(sets.map(async (set) => await h.commits.add(set)))
+    expect(outcomes.filter((o) => o.refusedRows > 0)).toHaveLength(1)
+    expect(outcomes[500]).toEqual({ refusedRows: 1 })
+    // 1 + 2 per level of halving (log2 1000 ≈ 10) + the row and its reject
+    expect(h.writes.length).toBeLessThanOrEqual(1 + 2 * 10 + 2)
+    expect(h.committed.flatMap(idsOf)).toHaveLength(999)
   })
 
   it('logs a refused row whose reject cannot be stored either, and still commits the rest', async () => {
@@ -168,10 +187,10 @@ describe('GroupCommit', () => {
     const h = harness(async (set) => {
       if (set.fixes.includes(bad) || set.rejects.length > 0) throw refusedError()
     })
-    await h.commits.add(setOf(fixItem(1), bad))
+    expect(await h.commits.add(setOf(fixItem(1), bad))).toEqual({ refusedRows: 1 })
     expect(h.committed.map(idsOf)).toEqual([['van-1']])
     expect(h.logs).toEqual([
-      'error: database refused a batch; writing its rows one by one',
+      'error: database refused a message; writing its rows one by one',
       'error: could not store a refused row even in ingest_rejects'
     ])
   })
@@ -236,19 +255,40 @@ describe('GroupCommit', () => {
     expect(h.writes.map(idsOf)).toEqual([['van-1'], ['van-2']])
   })
 
-  it('with two transactions allowed, starts a second write while the first is in flight, and resolves each add by its own write', async () => {
+  it('with two transactions allowed, starts a second write while the first is in flight, but acknowledges the second only after the first', async () => {
     const first = deferred()
     const h = harness(async (_set, call) => { if (call === 1) await first.promise }, { concurrency: 2 })
-    let aDone = false
-    const a = h.commits.add(setOf(fixItem(1))).then(() => { aDone = true })
+    const acknowledged: string[] = []
+    const a = h.commits.add(setOf(fixItem(1))).then(() => { acknowledged.push('a') })
     await until(() => h.writes.length === 1, 'the first write')
-    const b = h.commits.add(setOf(fixItem(2)))
-    await b
+    const b = h.commits.add(setOf(fixItem(2))).then(() => { acknowledged.push('b') })
+    await until(() => h.committed.length === 1, 'the second write to commit')
+    await settle()
+    // b is committed, but a message received before it is not: b waits
     expect(h.writes.map(idsOf)).toEqual([['van-1'], ['van-2']])
-    expect(aDone).toBe(false)
+    expect(acknowledged).toEqual([])
     first.resolve()
-    await a
+    await Promise.all([a, b])
+    expect(acknowledged).toEqual(['a', 'b'])
     expect(h.committed.map(idsOf)).toEqual([['van-2'], ['van-1']])
+  })
+
+  it('holds a redelivery whose set is empty (its first copy is in a batch still retrying) until that batch commits', async () => {
+    let outage = true
+    const h = harness(async (set) => { if (outage && set.fixes.length > 0) throw transientError() }, { concurrency: 2 })
+    let firstAcked = false
+    let redeliveryAcked = false
+    const first = h.commits.add(setOf(fixItem(1))).then(() => { firstAcked = true })
+    await until(() => h.writes.length >= 2, 'a retry of the first copy')
+    // the dedupe stage found nothing new in the redelivery: an empty set
+    const redelivery = h.commits.add(emptyWriteSet()).then(() => { redeliveryAcked = true })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(h.commits.holding).toBe(true)
+    expect([firstAcked, redeliveryAcked]).toEqual([false, false])
+    outage = false
+    await Promise.all([first, redelivery])
+    expect(h.commits.holding).toBe(false)
+    expect(h.committed.flatMap(idsOf)).toEqual(['van-1'])
   })
 
   it('closes a batch at maxBatchRows, so no transaction grows without bound, and acknowledges each add by its own transaction', async () => {

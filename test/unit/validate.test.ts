@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { Fix, Scan } from '../../proto/types.js'
-import { checkFix, checkScan, type ValidationLimits } from '../../server/pipeline/stages/validate.js'
+import type { DeviceEvent } from '../../gateway/decoders/format.js'
+import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
+import { checkDriverEvent, checkEvent, checkFix, checkScan, type ValidationLimits } from '../../server/pipeline/stages/validate.js'
 
 const NOW = Date.UTC(2026, 10, 23, 3, 0, 0)
 const MINUTE = 60_000
@@ -114,6 +115,34 @@ describe('checkFix', () => {
     expect(reasonOf(checkFix(fix(overrides), limits))).toBe('bad_value')
   })
 
+  it.each([
+    ['just past it', 8.64e15 + 1],
+    ['a time of year 287,168', 9e15],
+    ['far before 1970', -9e15],
+    ['the largest double', Number.MAX_VALUE]
+  ])('refuses %s without throwing', (_what, time) => {
+    const found = checkFix(fix({ time }), limits)
+    expect(found?.reason).toMatch(/^time_(in_future|too_old)$/)
+    expect(found?.detail).toContain(String(time))
+  })
+
+  it('names the largest representable time in ISO 8601', () => {
+    expect(checkFix(fix({ time: 8.64e15 }), limits)?.detail).toMatch(/^\+275760-09-13T00:00:00.000Z is \d+ s ahead/)
+  })
+
+  it.each([
+    ['a fraction', 1.5, 'seq 1.5 is not a whole number'],
+    ['a negative number', -1, 'seq -1 is outside 0..9007199254740991'],
+    ['a number past 2^53', 2 ** 60, `seq ${2 ** 60} is outside 0..9007199254740991`]
+  ])('refuses seq as %s: positions.seq is a bigint', (_what, seq, detail) => {
+    expect(checkFix(fix({ seq }), limits)).toEqual({ reason: 'bad_value', detail })
+  })
+
+  it('passes seq 0 and 4294967295', () => {
+    expect(checkFix(fix({ seq: 0 }), limits)).toBeUndefined()
+    expect(checkFix(fix({ seq: 4294967295 }), limits)).toBeUndefined()
+  })
+
   it('reports coordinates before time when both are wrong', () => {
     expect(reasonOf(checkFix(fix({ lat: 91, time: Number.NaN }), limits))).toBe('bad_coordinates')
   })
@@ -161,6 +190,17 @@ describe('checkScan', () => {
     expect(checkScan(scan({ antenna: 70000 }), limits)).toEqual({ reason: 'bad_value', detail: 'antenna 70000 is outside 0..65535' })
   })
 
+  it('refuses antenna 1.5 as bad_value: rfid_reads.antenna is an integer', () => {
+    expect(checkScan(scan({ antenna: 1.5 }), limits)).toEqual({ reason: 'bad_value', detail: 'antenna 1.5 is not a whole number' })
+  })
+
+  it('quotes an EPC holding a NUL escaped, so the refusal itself can be stored', () => {
+    const found = checkScan(scan({ epc: 'AB\u0000CD' }), limits)
+    expect(found?.reason).toBe('bad_epc')
+    expect(found?.detail).not.toContain('\u0000')
+    expect(found?.detail).toContain('AB\\u0000CD')
+  })
+
   it('refuses a scan time outside the window', () => {
     expect(reasonOf(checkScan(scan({ time: NOW + 6 * MINUTE }), limits))).toBe('time_in_future')
     expect(reasonOf(checkScan(scan({ time: NOW - 31 * DAY }), limits))).toBe('time_too_old')
@@ -169,5 +209,61 @@ describe('checkScan', () => {
 
   it('checks the EPC before the time', () => {
     expect(reasonOf(checkScan(scan({ epc: 'AB', time: Number.NaN }), limits))).toBe('bad_epc')
+  })
+})
+
+describe('checkEvent', () => {
+  const event = (detail: DeviceEvent['detail']): DeviceEvent => ({ deviceId: 'dock-1', time: NOW - 1000, type: 'offline', detail })
+
+  it('passes a detail of storable text', () => {
+    expect(checkEvent(event({ region: 'Bangkok hub 曼谷', port: 1, ok: true, none: null }), limits)).toBeUndefined()
+  })
+
+  it.each([
+    ['a NUL in a value', { region: 'hub\u0000' }, 'detail.region holds a NUL character (U+0000)'],
+    ['an unpaired high surrogate', { region: 'hub\ud800' }, 'detail.region holds an unpaired UTF-16 surrogate (not valid Unicode)'],
+    ['an unpaired low surrogate', { region: '\udc00hub' }, 'detail.region holds an unpaired UTF-16 surrogate (not valid Unicode)'],
+    ['a NUL in a key', { 'a\u0000': 'x' }, 'a key in detail holds a NUL character (U+0000)']
+  ])('refuses %s as invalid_text', (_what, detail, message) => {
+    expect(checkEvent(event(detail), limits)).toEqual({ reason: 'invalid_text', detail: message })
+  })
+
+  it('passes a correctly paired surrogate (an emoji)', () => {
+    expect(checkEvent(event({ region: 'hub 📦' }), limits)).toBeUndefined()
+  })
+
+  it('checks the time', () => {
+    expect(checkEvent({ ...event({}), time: 9e15 }, limits)?.reason).toBe('time_in_future')
+  })
+})
+
+describe('checkDriverEvent', () => {
+  const driven = (overrides: Partial<DriverEvent> = {}): DriverEvent => ({ deviceId: 'phone-1', type: 'delivered', parcel: 'TH123', time: NOW - 1000, ...overrides })
+
+  it('passes an ordinary delivery', () => {
+    expect(checkDriverEvent(driven({ recipient: 'คุณสมชาย', note: 'left with the guard', proof: { kind: 'photo', ref: 's3://pod/1.jpg' } }), limits)).toBeUndefined()
+  })
+
+  it.each([
+    ['note', { note: 'left at door\u0000' }],
+    ['recipient', { recipient: '\u0000' }],
+    ['proof.ref', { proof: { kind: 'photo' as const, ref: 'x\ud800' } }],
+    ['parcel', { parcel: 'TH\u0000' }]
+  ])('refuses unstorable text in %s as invalid_text, naming the field', (field, overrides) => {
+    const found = checkDriverEvent(driven(overrides), limits)
+    expect(found?.reason).toBe('invalid_text')
+    expect(found?.detail.startsWith(`${field} holds`)).toBe(true)
+  })
+
+  it('refuses a note longer than the API allows', () => {
+    expect(checkDriverEvent(driven({ note: 'x'.repeat(1001) }), limits)).toEqual({ reason: 'bad_value', detail: 'note is 1001 characters long; at most 1000' })
+  })
+
+  it('refuses coordinates outside WGS84', () => {
+    expect(checkDriverEvent(driven({ lat: 95, lon: 10 }), limits)?.reason).toBe('bad_coordinates')
+  })
+
+  it('refuses an unrepresentable time without throwing', () => {
+    expect(checkDriverEvent(driven({ time: -8.7e15 }), limits)?.reason).toBe('time_too_old')
   })
 })
