@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { decodeRouted } from './decoders/index.js'
+import type { ConnectionFlow, InflightBudget } from './flow-control.js'
 import type { Ingest } from './ingest-message.js'
 import { guardPacketSize } from './packet-size-guard.js'
 import { REJECT_REASONS, type RejectReason } from './rejects.js'
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   /** Refusals the pipeline never sees: connection, ACL and size. deviceId is null when unknown. */
   onRefused: (deviceId: string | null, reason: RejectReason, address: string | null) => void
   maxMessageBytes: number
+  /** Messages read and not yet answered, per connection and overall: the devices' back-pressure. */
+  budget: InflightBudget
   log: { warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
   /** Scale-out seams: aedes-persistence-redis and mqemitter-redis fit here. In memory by default. */
   persistence?: AedesOptions['persistence']
@@ -29,6 +32,7 @@ export interface GatewayOptions {
   now?: () => number
 }
 
+const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
@@ -40,11 +44,20 @@ const NOT_AUTHORIZED = 5
  * (lib/handlers/publish.js). The callback fires only after the group commit holding the message
  * has committed, so an acknowledged message is always in the database. aedes dispatches all
  * packets of one socket read before reading more, so they join the same commit, and the socket
- * is not read again until it completes: that is the backpressure.
+ * is not read again until it completes. The in-flight budget (flow-control.ts) bounds how many
+ * messages may wait so: past it, a device's socket is not read, and TCP pushes back.
+ *
+ * Sessions belong to devices. aedes keys a session by client id; here the id a device sends is
+ * kept inside its own namespace (`<deviceId>/<client id>`), so no client id, whatever it is,
+ * can resume, take over or disconnect another device's session. A client id that is exactly
+ * another registered device's id is refused outright (CONNACK 2, identifier rejected).
  */
 export class Gateway {
   readonly broker: Aedes
   private readonly deviceOf = new WeakMap<Client, string>()
+  private readonly flows = new WeakMap<Duplex, ConnectionFlow>()
+  /** Clients that sent an empty client id: MQTT lets the server name them, for clean sessions only. */
+  private readonly unnamed = new WeakSet<Client>()
   private readonly connections = new Map<string, Set<Client>>()
   /** Publishes received and not yet answered: their PUBACK (or refusal) is still to be written. */
   private inflight = 0
@@ -63,6 +76,10 @@ export class Gateway {
     const broker = await Aedes.createBroker({
       persistence: options.persistence,
       mq: options.mq,
+      preConnect: (client, packet, done) => {
+        if (packet.clientId === '') gateway?.unnamed.add(client)
+        done(null, true)
+      },
       authenticate: (client, username, password, done) => { gateway?.authenticate(client, username, password, done) },
       authorizePublish: (client, packet, done) => { gateway?.authorizePublish(client, packet, done) },
       authorizeSubscribe: (client, subscription, done) => { gateway?.authorizeSubscribe(client, subscription, done) }
@@ -80,10 +97,13 @@ export class Gateway {
   /** Serves one connection: a TCP socket, or a WebSocket stream from /mqtt. */
   handle (conn: Duplex, request?: IncomingMessage): void {
     const address = request?.socket.remoteAddress ?? (conn as net.Socket).remoteAddress ?? null
+    const flow = this.options.budget.open()
+    this.flows.set(conn, flow)
+    conn.once('close', () => { flow.close() })
     guardPacketSize(conn, this.options.maxMessageBytes, (bytes) => {
       this.options.onRefused(null, 'message_too_large', address)
       this.options.log.warn({ address, bytes, limit: this.options.maxMessageBytes }, 'closed an MQTT connection that sent a packet over MAX_MESSAGE_BYTES')
-    })
+    }, flow)
     this.broker.handle(conn, request)
   }
 
@@ -207,7 +227,18 @@ export class Gateway {
       refuse(username, 'device_disabled', NOT_AUTHORIZED)
       return
     }
+    const unnamed = this.unnamed.has(client)
+    if (unnamed && !client.clean) {
+      refuse(username, 'client_id_not_own', IDENTIFIER_REJECTED)
+      return
+    }
+    if (!unnamed && client.id !== username && this.options.findDevice(client.id) !== undefined) {
+      refuse(username, 'client_id_not_own', IDENTIFIER_REJECTED)
+      return
+    }
     this.deviceOf.set(client, username)
+    // aedes has set client.id from the CONNECT; it keys the session (takeover, persistence) by it
+    client.id = `${username}/${client.id}`
     done(null, true)
   }
 
@@ -227,10 +258,14 @@ export class Gateway {
       return
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    // a will is published by aedes as the client closes: it was never read, so never counted
+    const flow = client.closed ? undefined : this.flows.get(client.conn)
+    flow?.enter()
     this.inflight++
     const answer = (error: Error | null): void => {
       // aedes writes the PUBACK synchronously inside done(), before we count the publish as settled
       done(error)
+      flow?.answer()
       this.inflight--
       if (this.inflight === 0) for (const wake of this.onSettled) wake()
     }

@@ -8,6 +8,7 @@ export const REJECT_REASONS = {
   unknown_device: 'no device is registered under this id',
   bad_secret: 'the password does not match the device secret',
   device_disabled: 'the device is disabled',
+  client_id_not_own: 'the MQTT client id is another device\'s id, or empty with a persistent session (clean=false)',
   topic_not_allowed: 'the device published outside its own ts/v1/<deviceId>/ topics',
   subscribe_not_allowed: 'the device subscribed outside its own ts/v1/<deviceId>/ topics',
   message_too_large: 'the MQTT packet is larger than MAX_MESSAGE_BYTES',

@@ -115,7 +115,11 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     }
   })
   await app.register(authPlugin, { apiKey })
-  await app.register(brokerPlugin, { maxMessageBytes: config.maxMessageBytes })
+  await app.register(brokerPlugin, {
+    maxMessageBytes: config.maxMessageBytes,
+    maxInflightPerConnection: config.maxInflightPerConnection,
+    maxInflightTotal: config.maxInflightTotal
+  })
   await app.register(healthRoutes)
   await app.register(deviceRoutes)
   await app.register(stationRoutes)

@@ -1,15 +1,20 @@
 import { createWebSocketStream } from 'ws'
 import fp from 'fastify-plugin'
 import { Gateway } from '../../gateway/broker.js'
+import { InflightBudget } from '../../gateway/flow-control.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     gateway: Gateway
+    /** Device messages received and not yet answered, over MQTT and HTTP alike. */
+    inflight: InflightBudget
   }
 }
 
 export interface BrokerPluginOptions {
   maxMessageBytes: number
+  maxInflightPerConnection: number
+  maxInflightTotal: number
   /** How long shutdown waits for held messages to commit before leaving them unacknowledged. */
   drainTimeoutMs?: number
 }
@@ -19,9 +24,12 @@ export interface BrokerPluginOptions {
  * On close: stop accepting, wait for held messages to commit so their PUBACKs go out, then
  * disconnect the devices.
  */
-export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, drainTimeoutMs = 10_000 }) => {
+export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerConnection, maxInflightTotal, drainTimeoutMs = 10_000 }) => {
   const { registry, stats } = app
+  const budget = new InflightBudget(maxInflightPerConnection, maxInflightTotal)
+  app.decorate('inflight', budget)
   const gateway = await Gateway.create({
+    budget,
     findDevice: (id) => registry.devices.get(id),
     ingest: app.ingest,
     onRefused: (deviceId, reason, address) => {

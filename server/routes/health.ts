@@ -17,11 +17,12 @@ const health: FastifyPluginAsync = async (app) => {
   app.get('/readyz', {
     schema: {
       tags: ['operations'],
-      summary: 'Readiness: the database answers and the MQTT broker accepts devices',
+      summary: 'Readiness: the database answers (within a second) and the MQTT broker accepts devices',
+      description: 'database is "down" while a ping gets no answer within 800 ms, or while commits are held up retrying a lost connection; the answer never waits longer than that.',
       response: { 200: statusSchema, 503: statusSchema }
     }
   }, async (_request, reply) => {
-    const database = await app.db.ping() ? 'up' : 'down'
+    const database = !app.commits.holding && await app.db.ping() ? 'up' : 'down'
     const broker = app.gateway.accepting ? 'up' : 'down'
     const ready = database === 'up' && broker === 'up'
     return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, broker })

@@ -5,6 +5,7 @@ import { decodeOsmAndJson, decodeOsmAndQuery } from '../../gateway/decoders/osma
 import type { IngestMessage } from '../../gateway/ingest-message.js'
 import type { Rejection, RejectReason } from '../../gateway/rejects.js'
 import { verifySecret } from '../../gateway/secrets.js'
+import { Errors } from '../errors.js'
 import type { DeviceRecord } from '../state/registry.js'
 
 const summarySchema = {
@@ -67,10 +68,19 @@ const ingest: FastifyPluginAsync = async (app) => {
     return request.device
   }
 
+  /** Answers once committed; while the in-flight budget is spent (the database is slow or away), 503 at once. */
   const store = async (device: DeviceRecord, route: string, payload: Buffer, batch: DecodedBatch, receivedAt: number) => {
-    const message: IngestMessage = { deviceId: device.id, topic: `http:${route}`, payload, receivedAt, ...batch }
-    const rejects = await app.ingest(message)
-    return summary(batch, rejects)
+    if (app.inflight.exhausted) {
+      stats.rejected(device.id, 'overloaded')
+      throw new Errors.Overloaded()
+    }
+    const release = app.inflight.hold()
+    try {
+      const message: IngestMessage = { deviceId: device.id, topic: `http:${route}`, payload, receivedAt, ...batch }
+      return summary(batch, await app.ingest(message))
+    } finally {
+      release()
+    }
   }
 
   app.post<{ Params: { channel: 'fix' | 'scan' } }>('/api/ingest/:channel', {

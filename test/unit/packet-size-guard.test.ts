@@ -149,3 +149,38 @@ describe('PacketSizeGuard', () => {
     expect(guard.inspect(publishHeader(1025))).toBe(1025)
   })
 })
+
+describe('PacketSizeGuard.take', () => {
+  const stream = Buffer.concat([publish(10), PINGREQ, publish(20), publish(30), PINGREQ, publish(40)])
+  const starts = [0, publish(10).length + PINGREQ.length, publish(10).length + PINGREQ.length + publish(20).length,
+    publish(10).length + PINGREQ.length + publish(20).length + publish(30).length + PINGREQ.length]
+
+  it('counts the PUBLISH packets that begin in a chunk, and not the others', () => {
+    expect(new PacketSizeGuard(1024).take(stream, Number.POSITIVE_INFINITY)).toEqual({ end: stream.length, publishes: 4, oversized: -1 })
+  })
+
+  it.each([1, 2, 3])('stops right before PUBLISH number %i + 1, at a packet boundary', (allowed) => {
+    const guard = new PacketSizeGuard(1024)
+    const first = guard.take(stream, allowed)
+    expect(first.publishes).toBe(allowed)
+    expect(first.end).toBe(starts[allowed])
+    // the rest, handed over later, is framed from where the first part stopped
+    const rest = guard.take(stream.subarray(first.end), Number.POSITIVE_INFINITY)
+    expect(rest).toEqual({ end: stream.length - first.end, publishes: 4 - allowed, oversized: -1 })
+  })
+
+  it('counts a PUBLISH whose header begins in one chunk and ends in the next once, in the first', () => {
+    const guard = new PacketSizeGuard(1024)
+    const packet = publish(200)
+    expect(guard.take(packet.subarray(0, 1), 5)).toEqual({ end: 1, publishes: 1, oversized: -1 })
+    expect(guard.take(packet.subarray(1), 5)).toEqual({ end: packet.length - 1, publishes: 0, oversized: -1 })
+  })
+
+  it('takes nothing when no PUBLISH is allowed and one comes first', () => {
+    expect(new PacketSizeGuard(1024).take(stream, 0)).toEqual({ end: 0, publishes: 0, oversized: -1 })
+  })
+
+  it('passes packets other than PUBLISH when no PUBLISH is allowed', () => {
+    expect(new PacketSizeGuard(1024).take(Buffer.concat([PINGREQ, PINGREQ, publish(1)]), 0)).toEqual({ end: 4, publishes: 0, oversized: -1 })
+  })
+})
