@@ -237,6 +237,7 @@ export class Gateway {
       return
     }
     this.deviceOf.set(client, username)
+    this.flows.get(client.conn)?.attach(username)
     // aedes has set client.id from the CONNECT; it keys the session (takeover, persistence) by it
     client.id = `${username}/${client.id}`
     done(null, true)

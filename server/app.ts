@@ -117,7 +117,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(authPlugin, { apiKey })
   await app.register(brokerPlugin, {
     maxMessageBytes: config.maxMessageBytes,
-    maxInflightPerConnection: config.maxInflightPerConnection,
+    maxInflightPerDevice: config.maxInflightPerDevice,
     maxInflightTotal: config.maxInflightTotal
   })
   await app.register(healthRoutes)

@@ -26,8 +26,8 @@ export interface Config {
   /** Database: how long to wait for a connection, and for any one query's answer. */
   dbConnectTimeoutMs: number
   dbQueryTimeoutMs: number
-  /** Messages read and not yet answered: per MQTT connection, and across every device. */
-  maxInflightPerConnection: number
+  /** Messages read and not yet answered: per device (over all its MQTT connections), and across every device. */
+  maxInflightPerDevice: number
   maxInflightTotal: number
   liveTickMs: number
   /** How often the webhook dispatcher looks for new events and due retries. */
@@ -85,7 +85,7 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     maxMessageBytes: read.integer('MAX_MESSAGE_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     dbConnectTimeoutMs: read.integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     dbQueryTimeoutMs: read.integer('DB_QUERY_TIMEOUT_MS', 15_000, 100, 3_600_000),
-    maxInflightPerConnection: read.integer('MQTT_MAX_INFLIGHT', 100, 1, 65_535),
+    maxInflightPerDevice: read.integer('MQTT_MAX_INFLIGHT', 100, 1, 65_535),
     maxInflightTotal: read.integer('INGEST_MAX_INFLIGHT', 20_000, 1, 10_000_000),
     liveTickMs: read.integer('LIVE_TICK_MS', 20, 5, 5000),
     webhookPollMs: read.integer('WEBHOOK_POLL_MS', 1000, 10, 60_000),

@@ -18,7 +18,10 @@ async function main (): Promise<void> {
     const logger = createLogger(config)
     if (config.databaseUrl === undefined) {
       const { startEmbeddedPostgres } = await import('./db/embedded.js')
-      embedded = await startEmbeddedPostgres(config.dataDir, (line) => { logger.debug({ postgres: line }, 'embedded PostgreSQL') })
+      embedded = await startEmbeddedPostgres(config.dataDir, {
+        debug: (line) => { logger.debug({ postgres: line }, 'embedded PostgreSQL') },
+        warn: (message) => { logger.warn(message) }
+      })
     }
     const apiKey = await resolveApiKey(config.apiKey, config.dataDir)
     app = await buildApp({ config, databaseUrl: config.databaseUrl ?? (embedded as EmbeddedDatabase).url, apiKey: apiKey.key, logger })

@@ -25,8 +25,19 @@ export interface EmbeddedDatabase {
   port: number
   /** True when a server left running by an earlier, crashed run was taken over. */
   adopted: boolean
+  /** Stops watching it, then stops it. */
   stop: () => Promise<void>
 }
+
+export interface EmbeddedLog {
+  /** PostgreSQL's own output, for debugging. */
+  debug: (line: string) => void
+  /** The server died and was started again, or could not be (yet). */
+  warn: (message: string) => void
+}
+
+/** How often the watchdog looks whether the postmaster is still there. */
+const WATCH_MS = 1000
 
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError'
@@ -40,7 +51,8 @@ export class EmbeddedPostgresError extends Error {
  * process group, so the Ctrl-C that asks trackstream to flush does not also kill the database
  * under it, and a server orphaned by a crash can be found and adopted on the next start.
  */
-export async function startEmbeddedPostgres (dataDir: string, onLog: (line: string) => void): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres (dataDir: string, log: EmbeddedLog): Promise<EmbeddedDatabase> {
+  const onLog = log.debug
   const clusterDir = path.join(dataDir, 'postgres')
   const asRoot = userInfo().uid === 0
   await mkdir(dataDir, { recursive: true })
@@ -76,22 +88,81 @@ export async function startEmbeddedPostgres (dataDir: string, onLog: (line: stri
   if (port === undefined) {
     port = await freePort()
     try {
-      await ctl(['start', '-w', '-t', '60', '-l', path.join(clusterDir, 'server.log'),
-        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`])
+      await startServer(ctl, clusterDir, port)
     } catch (error) {
-      const log = await readFile(path.join(clusterDir, 'server.log'), 'utf8').catch(() => '')
-      throw new EmbeddedPostgresError(`embedded PostgreSQL did not start: ${lastLines(log, 5) || (error as Error).message}`)
+      const serverLog = await readFile(path.join(clusterDir, 'server.log'), 'utf8').catch(() => '')
+      throw new EmbeddedPostgresError(`embedded PostgreSQL did not start: ${lastLines(serverLog, 5) || (error as Error).message}`)
     }
   }
 
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`
   await ensureDatabase(url.replace(/\/trackstream$/, '/postgres'))
+  const watchdog = watch(clusterDir, port, ctl, log)
   return {
     url,
     port,
     adopted,
-    stop: async () => { await ctl(['stop', '-w', '-m', 'fast']).catch(() => {}) }
+    stop: async () => {
+      await watchdog.stop()
+      await ctl(['stop', '-w', '-m', 'fast']).catch(() => {})
+    }
   }
+}
+
+async function startServer (ctl: (args: string[]) => Promise<void>, clusterDir: string, port: number): Promise<void> {
+  await ctl(['start', '-w', '-t', '60', '-l', path.join(clusterDir, 'server.log'),
+    '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`])
+}
+
+/**
+ * The embedded server is trackstream's to keep alive: pg_ctl detached it, so nothing else would
+ * notice it die. Each second, the postmaster's pid (postmaster.pid, line 1) is checked; when it
+ * is gone, the server is started again on the same port, so the pool's URL stays right and its
+ * retries find it. A start that fails (orphaned backends still hold shared memory for a moment
+ * after the postmaster is killed) is tried again on the next tick.
+ */
+function watch (clusterDir: string, port: number, ctl: (args: string[]) => Promise<void>, log: EmbeddedLog): { stop: () => Promise<void> } {
+  let restarting: Promise<void> | undefined
+  let stopped = false
+  const check = async (): Promise<void> => {
+    if (restarting !== undefined || stopped || await postmasterAlive(clusterDir)) return
+    restarting = restart()
+    await restarting
+    restarting = undefined
+  }
+  const restart = async (): Promise<void> => {
+    try {
+      log.warn(`embedded PostgreSQL is not running; starting it again on port ${port}`)
+      await startServer(ctl, clusterDir, port)
+      if (!stopped) log.warn('embedded PostgreSQL is running again')
+    } catch (error) {
+      const serverLog = await readFile(path.join(clusterDir, 'server.log'), 'utf8').catch(() => '')
+      if (!stopped) log.warn(`embedded PostgreSQL did not start yet (will retry): ${lastLines(serverLog, 2) || (error as Error).message}`)
+    }
+  }
+  const timer = setInterval(() => { void check() }, WATCH_MS).unref()
+  return {
+    stop: async () => {
+      stopped = true
+      clearInterval(timer)
+      await restarting
+    }
+  }
+}
+
+async function postmasterAlive (clusterDir: string): Promise<boolean> {
+  const pidFile = await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => undefined)
+  const pid = Number(pidFile?.split('\n')[0])
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    // EPERM: alive, owned by someone we may not signal
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  // a stale pid file may name a pid some other program now has
+  const name = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => undefined)
+  return name === undefined || name.startsWith('postgres')
 }
 
 function releaseExitHooks (): void {

@@ -1,5 +1,6 @@
 import { createWebSocketStream } from 'ws'
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import { Gateway } from '../../gateway/broker.js'
 import { InflightBudget } from '../../gateway/flow-control.js'
 
@@ -13,7 +14,7 @@ declare module 'fastify' {
 
 export interface BrokerPluginOptions {
   maxMessageBytes: number
-  maxInflightPerConnection: number
+  maxInflightPerDevice: number
   maxInflightTotal: number
   /** How long shutdown waits for held messages to commit before leaving them unacknowledged. */
   drainTimeoutMs?: number
@@ -24,10 +25,22 @@ export interface BrokerPluginOptions {
  * On close: stop accepting, wait for held messages to commit so their PUBACKs go out, then
  * disconnect the devices.
  */
-export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerConnection, maxInflightTotal, drainTimeoutMs = 10_000 }) => {
+export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerDevice, maxInflightTotal, drainTimeoutMs = 10_000 }) => {
   const { registry, stats } = app
-  const budget = new InflightBudget(maxInflightPerConnection, maxInflightTotal)
+  const budget = new InflightBudget(maxInflightPerDevice, maxInflightTotal)
   app.decorate('inflight', budget)
+  const held = new Gauge({
+    name: 'trackstream_ingest_inflight',
+    help: 'Device messages received and not yet answered: their acknowledgement waits for the commit',
+    registers: [app.metrics],
+    collect: () => { held.set(budget.inflight) }
+  })
+  const peak = new Gauge({
+    name: 'trackstream_ingest_inflight_peak',
+    help: 'The most device messages held unanswered at once since the last scrape',
+    registers: [app.metrics],
+    collect: () => { peak.set(budget.takePeak()) }
+  })
   const gateway = await Gateway.create({
     budget,
     findDevice: (id) => registry.devices.get(id),
@@ -62,4 +75,4 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
     }
     await gateway.close()
   })
-}, { name: 'trackstream-broker', dependencies: ['trackstream-pipeline', '@fastify/websocket'] })
+}, { name: 'trackstream-broker', dependencies: ['trackstream-pipeline', 'trackstream-metrics', '@fastify/websocket'] })

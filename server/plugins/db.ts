@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js'
 import { applyTimescalePolicies, deleteExpired, type StoragePolicy } from '../db/policies.js'
 import { createPool, pingDatabase } from '../db/pool.js'
 import { pgSql, type Sql } from '../db/sql.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 
 export interface Database {
   pool: pg.Pool
@@ -55,10 +56,13 @@ export default fp<DbPluginOptions>(async (app, { databaseUrl, policy, connectTim
   const maintenanceSql = pgSql(pool, MAINTENANCE_TIMEOUT_MS)
   let sweeper: NodeJS.Timeout | undefined
   if (info.timescaledb === null && policy.retentionDays > 0) {
+    const problem = new RecurringProblem(app.log, 'retention sweep')
     const sweep = (): void => {
       deleteExpired(maintenanceSql, policy.retentionDays)
-        .then((deleted) => { if (deleted > 0) app.log.info({ deleted }, 'deleted telemetry older than RETENTION_DAYS') })
-        .catch((error: unknown) => { app.log.warn({ err: error }, 'retention sweep failed; will try again') })
+        .then((deleted) => {
+          problem.succeeded()
+          if (deleted > 0) app.log.info({ deleted }, 'deleted telemetry older than RETENTION_DAYS')
+        }, (error: unknown) => { problem.failed(error) })
     }
     sweeper = setInterval(sweep, RETENTION_SWEEP_MS).unref()
     app.addHook('onReady', async () => { sweep() })

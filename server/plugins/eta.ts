@@ -8,6 +8,7 @@ import { etaMoved, laneEta, nextSpeed, NO_SPEED, routeEta, type SpeedAverage } f
 import { lastProgress } from '../tracking/exceptions.js'
 import { expectedRemainingMs } from '../tracking/lane-stats.js'
 import { MILESTONES } from '../tracking/milestones.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 import { cooperative } from '../util/yield.js'
 
 declare module 'fastify' {
@@ -83,11 +84,12 @@ export default fp<EtaPluginOptions>(async (app, options) => {
   }
 
   let running = false
+  const problem = new RecurringProblem(app.log, 'ETA sweep')
   const timer = setInterval(() => {
     if (running) return
     running = true
     sweep()
-      .catch((error: Error) => { app.log.warn({ err: error }, 'ETA sweep failed; the next one will retry') })
+      .then(() => { problem.succeeded() }, (error: unknown) => { problem.failed(error) })
       .finally(() => { running = false })
   }, options.sweepMs).unref()
   app.decorate('etas', etas)

@@ -6,6 +6,7 @@ import { laneOf, type ParcelRecord } from '../state/registry.js'
 import { vehicleRef } from '../tracking/custody.js'
 import { exceptionsOf, RAISED_CODES, type ExceptionRules } from '../tracking/exceptions.js'
 import { buildLaneStats, recordDuration, recordTimeline, type LaneStats } from '../tracking/lane-stats.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 import { cooperative } from '../util/yield.js'
 
 declare module 'fastify' {
@@ -46,13 +47,15 @@ export default fp<ExceptionsPluginOptions>(async (app, options) => {
   for (const row of await selectOpenExceptions(app.db.sql)) remember(open, row.parcelId ?? row.vehicleId ?? '', row.kind, row.id)
 
   let running = false
+  const problem = new RecurringProblem(app.log, 'exception sweep')
   const sweep = async (): Promise<void> => {
     if (running) return
     running = true
     try {
       await sweepOnce()
+      problem.succeeded()
     } catch (error) {
-      app.log.warn({ reason: (error as Error).message }, 'exception sweep failed; the next one will retry')
+      problem.failed(error)
     } finally {
       running = false
     }

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { flavourOf } from '../db/flavour.js'
 import { refreshKpiView, selectKpis, type KpiGrouping, type KpiRow } from '../db/queries/kpis.js'
 import { Errors } from '../errors.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 import { ops } from './schemas.js'
 
 declare module 'fastify' {
@@ -23,8 +24,9 @@ const rate = (part: number, whole: number): number | null => whole === 0 ? null 
 const kpis: FastifyPluginAsync<{ refreshMs: number }> = async (app, { refreshMs }) => {
   const plain = flavourOf(app.db.info) === 'postgres'
   const refresh = async (): Promise<void> => { if (plain) await refreshKpiView(app.db.maintenanceSql) }
+  const problem = new RecurringProblem(app.log, 'KPI refresh')
   const timer = plain
-    ? setInterval(() => { refresh().catch((error: Error) => { app.log.warn({ reason: error.message }, 'could not refresh the KPIs; will retry') }) }, refreshMs).unref()
+    ? setInterval(() => { refresh().then(() => { problem.succeeded() }, (error: unknown) => { problem.failed(error) }) }, refreshMs).unref()
     : undefined
   app.decorate('refreshKpis', refresh)
   app.addHook('onClose', async () => { clearInterval(timer) })

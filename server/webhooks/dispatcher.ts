@@ -1,5 +1,6 @@
 import { claimDueDeliveries, fanOutEvents, recordAttempt, type AttemptOutcome, type DueDelivery } from '../db/queries/webhook-dispatch.js'
 import type { Sql } from '../db/sql.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 import { retryDelayMs, shouldRetry } from './backoff.js'
 import { postWebhook } from './send.js'
 
@@ -43,11 +44,12 @@ export class Dispatcher {
   private stopped = false
   private woken = false
   private interruptSleep: (() => void) | undefined
-  /** The last database problem logged at warn, so an outage is one line, not one per poll. */
-  private lastProblem: string | undefined
+  /** An outage is one line at warn, not one per poll. */
+  private readonly problem: RecurringProblem
 
   constructor (private readonly options: DispatcherOptions) {
     this.batchSize = options.batchSize ?? 50
+    this.problem = new RecurringProblem(options.log, 'webhook dispatcher: using the database')
   }
 
   start (): void {
@@ -101,12 +103,9 @@ export class Dispatcher {
         await Promise.all(due.map(async (delivery) => { await this.deliver(delivery) }))
         if (due.length < this.batchSize) break
       }
-      if (this.lastProblem !== undefined) {
-        this.options.log.info({}, 'webhook dispatcher reaches the database again')
-        this.lastProblem = undefined
-      }
+      this.problem.succeeded()
     } catch (error) {
-      this.databaseProblem(error)
+      this.problem.failed(error)
     }
   }
 
@@ -137,17 +136,7 @@ export class Dispatcher {
       await recordAttempt(sql, delivery.id, at, outcome)
     } catch (error) {
       // the lease runs out and the delivery is tried again: at least once, never lost
-      this.databaseProblem(error)
+      this.problem.failed(error)
     }
-  }
-
-  private databaseProblem (error: unknown): void {
-    const reason = error instanceof Error ? error.message : String(error)
-    if (reason === this.lastProblem) {
-      this.options.log.debug({ reason }, 'webhook dispatcher still cannot use the database; will retry')
-      return
-    }
-    this.lastProblem = reason
-    this.options.log.warn({ reason }, 'webhook dispatcher cannot use the database; will retry')
   }
 }

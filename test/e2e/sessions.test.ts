@@ -47,12 +47,12 @@ function connectPacket ({ clientId, clean, username, password }: { clientId: str
 
 describe('a device\'s MQTT session is its own', () => {
   let server: TestServer
-  const secrets: Record<string, string> = {}
+  let secrets: Record<'van-1' | 'van-2', string>
   const clients: MqttClient[] = []
 
   beforeAll(async () => {
     server = await startTestServer()
-    for (const id of ['van-1', 'van-2']) secrets[id] = (await server.registerDevice(id)).secret
+    secrets = { 'van-1': (await server.registerDevice('van-1')).secret, 'van-2': (await server.registerDevice('van-2')).secret }
   })
   afterAll(async () => {
     await Promise.all(clients.map(async (client) => { await client.endAsync(true) }))
@@ -123,7 +123,7 @@ describe('a device\'s MQTT session is its own', () => {
     const unnamed = await connectDevice(server.mqttUrl, 'van-2', secrets['van-2'], { clientId: '', clean: true })
     clients.push(unnamed)
     expect(unnamed.connected).toBe(true)
-    expect(await rawConnack(server.mqttUrl, { username: 'van-2', password: secrets['van-2'] ?? '', clientId: '', clean: false })).toBe(2)
-    expect(await rawConnack(server.mqttUrl, { username: 'van-2', password: secrets['van-2'] ?? '', clientId: '', clean: true })).toBe(0)
+    expect(await rawConnack(server.mqttUrl, { username: 'van-2', password: secrets['van-2'], clientId: '', clean: false })).toBe(2)
+    expect(await rawConnack(server.mqttUrl, { username: 'van-2', password: secrets['van-2'], clientId: '', clean: true })).toBe(0)
   })
 })

@@ -33,7 +33,7 @@ export default async function setup (project: TestProject): Promise<() => Promis
     if (process.env.TEST_DATABASE_URL !== undefined) throw new Error(`TEST_DATABASE_URL ${adminUrl} does not answer`)
     const { startEmbeddedPostgres } = await import('../../server/db/embedded.js')
     const dir = await mkdtemp(path.join(os.tmpdir(), 'trackstream-test-pg-'))
-    const embedded = await startEmbeddedPostgres(dir, () => {})
+    const embedded = await startEmbeddedPostgres(dir, { debug: () => {}, warn: (message) => { console.warn(message) } })
     adminUrl = embedded.url.replace(/\/trackstream$/, '/postgres')
     stopEmbedded = embedded.stop
     console.log(`tests use an embedded PostgreSQL on port ${embedded.port}: nothing answered on ${LOCAL}`)

@@ -1,47 +1,117 @@
 import net from 'node:net'
 
 /**
- * A TCP relay in front of a real server that a test can cut and restore: while cut, open
- * connections are reset and new ones refused, as when a database host goes away.
+ * How a relay can fail, as a database host does:
+ * - pass: bytes flow;
+ * - close: open connections are closed cleanly (FIN) and new ones are closed as they arrive;
+ * - refuse: nothing listens, so connecting is refused; open connections are reset;
+ * - reset: open and new connections are reset (RST);
+ * - blackhole: connections stay open and new ones are accepted, but nothing passes either way,
+ *   until the relay passes again; then the held bytes flow on, as after a network partition.
+ */
+export type ProxyMode = 'pass' | 'close' | 'refuse' | 'reset' | 'blackhole'
+
+interface Pair {
+  client: net.Socket
+  upstream: net.Socket
+}
+
+/**
+ * A TCP relay in front of a real server that a test can break in each of the ways above and
+ * restore.
  */
 export class TcpProxy {
   private server: net.Server | undefined
-  private readonly sockets = new Set<net.Socket>()
+  private readonly pairs = new Set<Pair>()
+  /** Every accepted socket, relayed or not, so none outlives a cut. */
+  private readonly accepted = new Set<net.Socket>()
+  private mode: ProxyMode = 'pass'
   port = 0
 
   constructor (private readonly targetHost: string, private readonly targetPort: number) {}
 
   async start (port = 0): Promise<number> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, this.targetHost)
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket)
-        socket.on('close', () => { this.sockets.delete(socket) })
-        socket.on('error', () => { client.destroy(); upstream.destroy() })
-      }
-      client.pipe(upstream).pipe(client)
-    })
+    const server = net.createServer((client) => { this.accept(client) })
     this.server = server
-    await new Promise<void>((resolve) => { server.listen(port, '127.0.0.1', () => { resolve() }) })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
     this.port = (server.address() as net.AddressInfo).port
     return this.port
   }
 
+  private accept (client: net.Socket): void {
+    client.on('error', () => {})
+    this.accepted.add(client)
+    client.on('close', () => { this.accepted.delete(client) })
+    if (this.mode === 'close') { client.destroySoon(); return }
+    if (this.mode === 'reset') { client.resetAndDestroy(); return }
+    const upstream = net.connect(this.targetPort, this.targetHost)
+    upstream.on('error', () => {})
+    const pair = { client, upstream }
+    this.pairs.add(pair)
+    const drop = (): void => {
+      this.pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', drop)
+    upstream.on('close', drop)
+    client.pipe(upstream).pipe(client)
+    if (this.mode === 'blackhole') this.hold(pair)
+  }
+
+  /** Holds every byte: pipe() resumes a paused source on drain, so unpipe before pausing. */
+  private hold ({ client, upstream }: Pair): void {
+    client.unpipe(upstream)
+    upstream.unpipe(client)
+    client.pause()
+    upstream.pause()
+  }
+
+  private release ({ client, upstream }: Pair): void {
+    client.pipe(upstream)
+    upstream.pipe(client)
+  }
+
+  /** Breaks the relay in one way; `pass` restores it. */
+  async set (mode: ProxyMode): Promise<void> {
+    const previous = this.mode
+    this.mode = mode
+    if (previous === 'refuse' && mode !== 'refuse') await this.start(this.port)
+    if (previous === 'blackhole' && mode !== 'blackhole') for (const pair of this.pairs) this.release(pair)
+    for (const pair of [...this.pairs]) {
+      if (mode === 'close') { pair.client.end(); pair.upstream.end() }
+      if (mode === 'reset' || mode === 'refuse') { pair.client.resetAndDestroy(); pair.upstream.destroy() }
+      if (mode === 'blackhole') this.hold(pair)
+    }
+    if (mode === 'refuse') {
+      for (const socket of this.accepted) socket.resetAndDestroy()
+      await this.stopListening()
+    }
+  }
+
   async cut (): Promise<void> {
-    for (const socket of this.sockets) socket.resetAndDestroy()
-    await this.stop()
+    await this.set('refuse')
   }
 
   async restore (): Promise<void> {
-    await this.start(this.port)
+    await this.set('pass')
   }
 
-  async stop (): Promise<void> {
+  private async stopListening (): Promise<void> {
     const server = this.server
     this.server = undefined
     if (server === undefined) return
-    for (const socket of this.sockets) socket.destroy()
     await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  }
+
+  async stop (): Promise<void> {
+    for (const { client, upstream } of this.pairs) { client.destroy(); upstream.destroy() }
+    for (const socket of this.accepted) socket.destroy()
+    this.pairs.clear()
+    await this.stopListening()
   }
 }
 

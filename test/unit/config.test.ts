@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       maxMessageBytes: 262_144,
       dbConnectTimeoutMs: 5000,
       dbQueryTimeoutMs: 15_000,
-      maxInflightPerConnection: 100,
+      maxInflightPerDevice: 100,
       maxInflightTotal: 20_000,
       liveTickMs: 20,
       webhookPollMs: 1000,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { InflightBudget } from '../../gateway/flow-control.js'
 
 describe('InflightBudget', () => {
-  it('allows a connection its own limit, and no more while nothing is answered', () => {
+  it('allows a connection the per-device limit, and no more while nothing is answered', () => {
     const budget = new InflightBudget(3, 100)
     const flow = budget.open()
     expect(flow.allowance()).toBe(3)
@@ -67,6 +67,28 @@ describe('InflightBudget', () => {
     other.enter()
     other.answer()
     expect(woken).toBe(false)
+  })
+
+  it('counts every connection of a device against the device\'s one limit, from when it authenticates', () => {
+    const budget = new InflightBudget(5, 100)
+    const [first, second] = [budget.open(), budget.open()]
+    first.took(2)
+    first.attach('van-1')
+    expect(first.allowance()).toBe(3)
+    second.attach('van-1')
+    second.took(3)
+    expect(first.allowance()).toBe(0)
+    expect(second.allowance()).toBe(0)
+    // a reconnect while the old connection's messages wait for their commit gets no fresh allowance
+    first.enter()
+    first.enter()
+    first.close()
+    const third = budget.open()
+    third.attach('van-1')
+    expect(third.allowance()).toBe(0)
+    first.answer()
+    expect(third.allowance()).toBe(1)
+    expect(budget.open().allowance()).toBe(5)
   })
 
   it('on close, gives back what was read but never reached the broker, and keeps what is still being committed', () => {
