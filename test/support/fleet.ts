@@ -22,6 +22,8 @@ export class Fleet {
   sent = 0
   /** Publishes that failed outright (not merely waited): should stay 0. */
   failed = 0
+  /** Why each failed. */
+  readonly failures: string[] = []
 
   private constructor (private readonly devices: FleetDevice[]) {
     for (const device of devices) this.acked.set(device.id, new Set())
@@ -62,7 +64,10 @@ export class Fleet {
     const payload = JSON.stringify({ time: Date.now() - 1000, lat: 13.7 + (seq % 1000) / 10_000, lon: 100.5, seq })
     this.sent++
     const done = client.publishAsync(deviceTopic(device.id, 'fix'), payload, { qos: 1 })
-      .then(() => { this.acked.get(device.id)?.add(seq) }, () => { this.failed++ })
+      .then(() => { this.acked.get(device.id)?.add(seq) }, (error: Error) => {
+        this.failed++
+        this.failures.push(`${device.id}:${seq}: ${error.message}`)
+      })
       .finally(() => { this.pending.delete(done) })
     this.pending.add(done)
   }
