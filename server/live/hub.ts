@@ -32,13 +32,17 @@ export interface OpsViewer {
 
 /** A viewer whose socket holds more than this is skipped until it drains, then resynced. */
 const CONGESTED_BYTES = 1 << 20
+/** How often a congested viewer that owes a snapshot is looked at again, when nothing moves. */
+const RECHECK_MS = 250
 
 class OpsSubscription implements OpsViewer {
   bbox: BBox | null = null
-  /** Missed a frame while congested: owes a full snapshot rather than a delta. */
+  /** Missed a frame while congested, or asked for a new viewport: owes a full snapshot rather than a delta. */
   stale = false
   /** Connected but has not said what it watches: gets nothing yet. */
   awaiting = false
+  /** When it last had a snapshot: it gets at most one a tick, however often it asks. */
+  snapshotAt = Number.NEGATIVE_INFINITY
 
   constructor (readonly sink: FrameSink, private readonly hub: LiveHub, public format: LiveFormat) {}
 
@@ -46,7 +50,7 @@ class OpsSubscription implements OpsViewer {
     this.awaiting = false
     this.bbox = bbox
     this.format = format
-    this.hub.sendSnapshot(this)
+    this.hub.requestSnapshot(this)
   }
 
   close (): void {
@@ -58,6 +62,10 @@ class OpsSubscription implements OpsViewer {
  * Fans committed positions and milestones out to WebSocket viewers. Positions are coalesced: each
  * tick, a viewer gets one frame holding the newest position of every vehicle in its viewport
  * that moved, however many fixes arrived.
+ *
+ * What a viewer can be sent is bounded whatever it does: while its socket holds more than
+ * CONGESTED_BYTES it is sent nothing (and resynced with a snapshot once drained), and viewport
+ * changes are coalesced to at most one snapshot a tick, the last one asked for.
  */
 export class LiveHub {
   private readonly latest = new Map<string, LivePosition>()
@@ -67,6 +75,7 @@ export class LiveHub {
   private worldSnapshot: Partial<Record<LiveFormat, string | Uint8Array>> = {}
   private readonly parcelViewers = new Map<string, Set<ParcelViewer>>()
   private timer: NodeJS.Timeout | undefined
+  private recheck: NodeJS.Timeout | undefined
   private readonly unsubscribe: () => void
 
   constructor (bus: LiveBus, private readonly tickMs: number, initial: LivePosition[] = [], private readonly encoders: FrameEncoders = DEFAULT_ENCODERS) {
@@ -119,12 +128,28 @@ export class LiveHub {
   close (): void {
     this.unsubscribe()
     clearTimeout(this.timer)
+    clearTimeout(this.recheck)
     this.ops.clear()
     this.parcelViewers.clear()
   }
 
-  sendSnapshot (viewer: OpsSubscription): void {
+  /** A snapshot now, unless the viewer is congested or had one this tick: then at a later tick. */
+  requestSnapshot (viewer: OpsSubscription): void {
+    if (!congested(viewer) && Date.now() - viewer.snapshotAt >= this.tickMs) {
+      this.sendSnapshot(viewer)
+      return
+    }
+    viewer.stale = true
+    this.schedule()
+  }
+
+  private schedule (delayMs = this.tickMs): void {
+    if (this.timer === undefined) this.timer = setTimeout(() => { this.tick() }, delayMs)
+  }
+
+  private sendSnapshot (viewer: OpsSubscription): void {
     viewer.stale = false
+    viewer.snapshotAt = Date.now()
     const encode = (): string | Uint8Array => this.encoders[viewer.format]({ type: 'snapshot', positions: within([...this.latest.values()], viewer.bbox) })
     // every client gets the whole world on connecting: with thousands of vehicles, encoding it for
     // each of a crowd of connecting pages (after a restart, say) would hold the event loop for seconds
@@ -141,9 +166,7 @@ export class LiveHub {
         this.moved.set(position.deviceId, position)
         this.worldSnapshot = {}
       }
-      if (this.moved.size > 0 && this.timer === undefined) {
-        this.timer = setTimeout(() => { this.tick() }, this.tickMs)
-      }
+      if (this.moved.size > 0) this.schedule()
       return
     }
     if (event.kind === 'etas') {
@@ -166,16 +189,19 @@ export class LiveHub {
     this.moved.clear()
     // the whole-world frame is the same for every such viewer: encoded at most once per format
     const everywhere: Partial<Record<LiveFormat, string | Uint8Array>> = {}
+    let owing = false
     for (const viewer of this.ops) {
       if (viewer.awaiting) continue
-      if (viewer.sink.bufferedAmount > CONGESTED_BYTES) {
+      if (congested(viewer)) {
         viewer.stale = true
+        owing = true
         continue
       }
       if (viewer.stale) {
         this.sendSnapshot(viewer)
         continue
       }
+      if (moved.length === 0) continue
       if (viewer.bbox === null) {
         viewer.sink.send(everywhere[viewer.format] ??= this.encoders[viewer.format]({ type: 'positions', positions: moved }))
         continue
@@ -183,7 +209,18 @@ export class LiveHub {
       const visible = within(moved, viewer.bbox)
       if (visible.length > 0) viewer.sink.send(this.encoders[viewer.format]({ type: 'positions', positions: visible }))
     }
+    // a congested viewer owes a snapshot: look again even if nothing moves meanwhile
+    if (owing && this.recheck === undefined) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined
+        this.schedule()
+      }, RECHECK_MS)
+    }
   }
+}
+
+function congested (viewer: OpsSubscription): boolean {
+  return viewer.sink.bufferedAmount > CONGESTED_BYTES
 }
 
 export function within (positions: LivePosition[], bbox: BBox | null): LivePosition[] {

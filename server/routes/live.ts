@@ -1,5 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { MAX_BUFFERED_BYTES } from '../live/bounded-send.js'
 import type { BBox, LiveFormat } from '../live/hub.js'
+
+const BAD_VIEWPORT = JSON.stringify({ type: 'error', error: 'expected {"type":"viewport","bbox":[west,south,east,north]|null,"format"?:"json"|"protobuf"}' })
 
 /**
  * The ops map's live feed. Client → server: {"type":"viewport","bbox":[west,south,east,north]}
@@ -31,7 +34,8 @@ const live: FastifyPluginAsync = async (app) => {
     socket.on('message', (data, isBinary) => {
       const viewport = isBinary ? undefined : parseViewport(data.toString())
       if (viewport === undefined) {
-        socket.send(JSON.stringify({ type: 'error', error: 'expected {"type":"viewport","bbox":[west,south,east,north]|null,"format"?:"json"|"protobuf"}' }))
+        // a client that sends garbage and never reads gets no unbounded pile of answers
+        if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(BAD_VIEWPORT)
         return
       }
       viewer.setViewport(viewport.bbox, viewport.format)

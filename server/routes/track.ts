@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { Errors } from '../errors.js'
+import { sendOrClose } from '../live/bounded-send.js'
 import { VanFeed } from '../live/van-feed.js'
 import type { ParcelRecord } from '../state/registry.js'
 import { PublicViewCache } from '../tracking/public-cache.js'
@@ -121,11 +122,11 @@ const track: FastifyPluginAsync = async (app) => {
         time: new Date(row.time),
         station: row.stationId === null ? null : registry.stations.get(row.stationId) ?? null
       })))
-      if (milestones.length > 0) socket.send(JSON.stringify({ type: 'milestones', milestones }))
+      if (milestones.length > 0) sendOrClose(socket, JSON.stringify({ type: 'milestones', milestones }))
       const deliveredAt = deliveredPoint(rows)
-      if (deliveredAt !== null) socket.send(JSON.stringify({ type: 'deliveredAt', deliveredAt, destinationPoint: destinationPoint(parcel) }))
+      if (deliveredAt !== null) sendOrClose(socket, JSON.stringify({ type: 'deliveredAt', deliveredAt, destinationPoint: destinationPoint(parcel) }))
     }, ({ eta, basis }) => {
-      socket.send(JSON.stringify({ type: 'eta', eta: { time: new Date(eta).toISOString(), basis } }))
+      sendOrClose(socket, JSON.stringify({ type: 'eta', eta: { time: new Date(eta).toISOString(), basis } }))
     })
     let stopVan = (): void => {}
     socket.on('close', () => {
@@ -139,7 +140,7 @@ const track: FastifyPluginAsync = async (app) => {
       // the van is read from memory, so watching it from the moment it is read leaves no gap; each
       // van comes with the buyer's own point, which the page may not have had before that day
       const van = vans.watch(parcel, (next) => {
-        socket.send(JSON.stringify({ type: 'van', van: next, destinationPoint: next === null ? null : destinationPoint(parcel) }))
+        sendOrClose(socket, JSON.stringify({ type: 'van', van: next, destinationPoint: next === null ? null : destinationPoint(parcel) }))
       })
       stopVan = van.stop
       socket.send(JSON.stringify({ type: 'snapshot', tracking: { ...tracking, van: van.van } }))

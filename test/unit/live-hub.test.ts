@@ -68,11 +68,38 @@ describe('LiveHub', () => {
     expect(framesOf(sink)).toEqual([{ type: 'snapshot', positions: [position('van-1', 13.75, 100.5, T0), position('ship-1', 0.5, 175, T0)] }])
   })
 
-  it('sends a new snapshot when the viewport changes', () => {
+  it('sends a new snapshot when the viewport changes, at once if none was sent this tick', () => {
     const sink = fakeSink()
     const viewer = hub.addOps(sink, BANGKOK)
+    vi.advanceTimersByTime(TICK)
     viewer.setViewport([170, -10, -170, 10])
     expect(framesOf(sink)[1]).toEqual({ type: 'snapshot', positions: [position('ship-1', 0.5, 175, T0)] })
+  })
+
+  it('coalesces viewport changes within a tick into one snapshot of the last viewport, at the next tick', () => {
+    const sink = fakeSink()
+    const viewer = hub.addOps(sink, BANGKOK)
+    for (let i = 0; i < 1000; i++) viewer.setViewport([100 + i / 1000, 13, 101, 14])
+    viewer.setViewport([170, -10, -170, 10])
+    expect(sink.frames).toHaveLength(1)
+    vi.advanceTimersByTime(TICK)
+    expect(framesOf(sink)).toEqual([
+      { type: 'snapshot', positions: [position('van-1', 13.75, 100.5, T0)] },
+      { type: 'snapshot', positions: [position('ship-1', 0.5, 175, T0)] }
+    ])
+  })
+
+  it('sends a congested viewer no snapshot however often it asks, and one once it drains, even with nothing moving', () => {
+    const sink = fakeSink()
+    const viewer = hub.addOps(sink, BANGKOK)
+    sink.bufferedAmount = (1 << 20) + 1
+    for (let i = 0; i < 8000; i++) viewer.setViewport(i % 2 === 0 ? BANGKOK : null)
+    vi.advanceTimersByTime(10 * TICK)
+    expect(sink.frames).toHaveLength(1)
+    sink.bufferedAmount = 0
+    vi.advanceTimersByTime(1000)
+    expect(framesOf(sink).map((f) => f.type)).toEqual(['snapshot', 'snapshot'])
+    expect(framesOf(sink)[1]?.positions).toHaveLength(2)
   })
 
   it('coalesces many positions of one device within a tick into one frame holding only the newest', () => {
@@ -218,8 +245,11 @@ describe('LiveHub', () => {
   it('switches a viewer to the format its new viewport asks for, with a snapshot, and keeps it when none is given', () => {
     const sink = fakeSink()
     const viewer = hub.addOps(sink, BANGKOK)
+    vi.advanceTimersByTime(TICK)
     viewer.setViewport(BANGKOK, 'protobuf')
+    vi.advanceTimersByTime(TICK)
     viewer.setViewport(null)
+    vi.advanceTimersByTime(TICK)
     viewer.setViewport(null, 'json')
     expect(sink.frames.map((f) => typeof f === 'string' ? 'json' : 'protobuf')).toEqual(['json', 'protobuf', 'protobuf', 'json'])
     expect(framesOf(sink).map((f) => f.type)).toEqual(['snapshot', 'snapshot', 'snapshot', 'snapshot'])
