@@ -99,7 +99,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(webhooksPlugin, {
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
-    retryBaseMs: config.webhookRetryBaseMs
+    retryBaseMs: config.webhookRetryBaseMs,
+    concurrency: config.webhookConcurrency
   })
   await app.register(websocket, {
     options: {

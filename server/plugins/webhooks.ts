@@ -12,6 +12,7 @@ export interface WebhooksPluginOptions {
   pollMs: number
   timeoutMs: number
   retryBaseMs: number
+  concurrency: number
 }
 
 /**
@@ -19,8 +20,8 @@ export interface WebhooksPluginOptions {
  * on this instance wakes it at once; events recorded by another instance wait at most one poll.
  * Starts when the server is ready; stops on close, before the database pool is closed.
  */
-export default fp<WebhooksPluginOptions>(async (app, { pollMs, timeoutMs, retryBaseMs }) => {
-  const dispatcher = new Dispatcher({ sql: app.db.sql, now: app.now, log: app.log, pollMs, timeoutMs, retryBaseMs })
+export default fp<WebhooksPluginOptions>(async (app, { pollMs, timeoutMs, retryBaseMs, concurrency }) => {
+  const dispatcher = new Dispatcher({ sql: app.db.sql, now: app.now, log: app.log, pollMs, timeoutMs, retryBaseMs, concurrency })
   const unsubscribe = app.bus.subscribe((event) => { if (event.kind === 'milestones') dispatcher.wake() })
   app.decorate('webhooks', { wake: () => { dispatcher.wake() } })
   app.addHook('onReady', async () => { dispatcher.start() })

@@ -20,26 +20,34 @@ export interface DispatcherOptions {
   timeoutMs: number
   /** The first retry's delay (see backoff.ts). */
   retryBaseMs: number
-  /** Events fanned out, and deliveries sent concurrently, per query. */
+  /** Deliveries in flight at once to one subscription, across every instance. */
+  concurrency: number
+  /** Deliveries in flight at once from this instance, to all subscriptions. */
+  maxInFlight?: number
+  /** Events fanned out per query. */
   batchSize?: number
 }
 
-/** A round goes on while there is a full batch to do, but at most this many batches before sleeping. */
+/** A round fans out while there is a full batch to do, but at most this many batches. */
 const MAX_BATCHES_PER_ROUND = 10
 /** Slack on top of the request timeout before a claimed delivery may be taken by another instance. */
 const LEASE_SLACK_MS = 10_000
 
 /**
  * Moves events from the outbox to the receivers. One loop per instance: fan new events out into
- * deliveries, claim the due ones, POST them, record how each went; then sleep until the next poll
- * or until woken (a milestone was committed here, a ping or a retry was asked for).
+ * deliveries, claim the due ones there is room for, and start their POSTs; then sleep until the
+ * next poll or until woken (a milestone was committed here, a ping or a retry was asked for, a
+ * delivery finished and freed a slot). Each subscription is its own queue with its own few slots
+ * (WEBHOOK_CONCURRENCY), so a receiver that hangs for its whole timeout only delays itself.
  *
  * Everything it knows is in the database, so it can stop at any moment and start again, here or on
  * another instance. A database that goes away is logged and tried again on the next round.
  */
 export class Dispatcher {
   private readonly batchSize: number
+  private readonly maxInFlight: number
   private readonly shutdown = new AbortController()
+  private readonly inFlight = new Set<Promise<void>>()
   private running: Promise<void> | undefined
   private stopped = false
   private woken = false
@@ -49,6 +57,7 @@ export class Dispatcher {
 
   constructor (private readonly options: DispatcherOptions) {
     this.batchSize = options.batchSize ?? 50
+    this.maxInFlight = options.maxInFlight ?? 64
     this.problem = new RecurringProblem(options.log, 'webhook dispatcher: using the database')
   }
 
@@ -69,6 +78,7 @@ export class Dispatcher {
     this.shutdown.abort()
     this.interruptSleep?.()
     await this.running
+    await Promise.all(this.inFlight)
   }
 
   private async loop (): Promise<void> {
@@ -91,22 +101,36 @@ export class Dispatcher {
     })
   }
 
-  /** One round; never throws. */
+  /** One round: fans out, then starts what there is room for without waiting for it; never throws. */
   async round (): Promise<void> {
-    const { sql, now, timeoutMs } = this.options
+    const { sql, now, timeoutMs, concurrency } = this.options
     try {
       for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopped; batch++) {
         if (await fanOutEvents(sql, now(), this.batchSize) < this.batchSize) break
       }
-      for (let batch = 0; batch < MAX_BATCHES_PER_ROUND && !this.stopped; batch++) {
-        const due = await claimDueDeliveries(sql, now(), timeoutMs + LEASE_SLACK_MS, this.batchSize)
-        await Promise.all(due.map(async (delivery) => { await this.deliver(delivery) }))
-        if (due.length < this.batchSize) break
+      const room = this.maxInFlight - this.inFlight.size
+      if (room > 0 && !this.stopped) {
+        const due = await claimDueDeliveries(sql, { now: now(), leaseMs: timeoutMs + LEASE_SLACK_MS, limit: room, perSubscription: concurrency })
+        for (const delivery of due) this.send(delivery)
       }
       this.problem.succeeded()
     } catch (error) {
       this.problem.failed(error)
     }
+  }
+
+  /** Waits until the deliveries started so far have finished (for tests and shutdown). */
+  async idle (): Promise<void> {
+    await Promise.all(this.inFlight)
+  }
+
+  private send (delivery: DueDelivery): void {
+    const attempt = this.deliver(delivery).finally(() => {
+      this.inFlight.delete(attempt)
+      // a slot is free: that subscription's next delivery may be due already
+      this.wake()
+    })
+    this.inFlight.add(attempt)
   }
 
   private async deliver (delivery: DueDelivery): Promise<void> {

@@ -403,3 +403,33 @@ describe('webhooks across a restart and a database outage', () => {
     }
   })
 })
+
+describe('a receiver that never answers', () => {
+  it('delays only its own subscription: a healthy receiver beside it gets every event at once', async () => {
+    const server = await startTestServer({ env: { WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '10000', WEBHOOK_CONCURRENCY: '2' } })
+    // accepts connections, reads requests, and never says a word back
+    const hanging = http.createServer(() => {})
+    await new Promise<void>((resolve) => { hanging.listen(0, '127.0.0.1', resolve) })
+    const healthy = await startReceiver()
+    try {
+      const stuck = await subscribe(server, { url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook` })
+      await subscribe(server, { url: healthy.url })
+      const started = Date.now()
+      for (let i = 0; i < 200; i++) await createParcel(server, `HANG-${i}`)
+      // 200 events, while the hanging receiver holds its two slots for 10 s at a time
+      await eventually(async () => { expect(ofType(healthy, 'info_received')).toHaveLength(200) }, 15_000)
+      expect(Date.now() - started).toBeLessThan(9000)
+      // the stuck subscription has two attempts in flight, not more, and the rest wait their turn
+      const { rows } = await server.db.pool.query<{ leased: number, waiting: number }>(
+        `SELECT count(*) FILTER (WHERE leased_until > now())::int AS leased, count(*) FILTER (WHERE attempts = 0)::int AS waiting
+           FROM webhook_deliveries WHERE subscription_id = $1`, [stuck.id])
+      expect(rows[0]?.leased).toBe(2)
+      expect(rows[0]?.waiting).toBe(198)
+    } finally {
+      hanging.closeAllConnections()
+      await new Promise<void>((resolve) => { hanging.close(() => { resolve() }) })
+      await healthy.close()
+      await server.close()
+    }
+  }, 30_000)
+})

@@ -36,6 +36,7 @@ export async function fanOutEvents (sql: Sql, now: number, limit: number): Promi
 
 export interface DueDelivery {
   id: string
+  subscriptionId: string
   /** This attempt's number: 1 for the first. */
   attempt: number
   eventId: string
@@ -47,28 +48,38 @@ export interface DueDelivery {
 }
 
 /**
- * Claims up to `limit` due deliveries of enabled subscriptions: counts the attempt and leases the
- * row until `now + leaseMs`, so no other instance takes it meanwhile, and an instance that dies
- * mid-request leaves it to be tried again once the lease runs out.
+ * Claims up to `limit` due deliveries of enabled subscriptions, at most `perSubscription` in
+ * flight for any one subscription (counting attempts other instances hold): counts the attempt
+ * and leases the row until `now + leaseMs`, so no other instance takes it meanwhile, and an
+ * instance that dies mid-request leaves it to be tried again once the lease runs out. A
+ * subscription whose receiver hangs thus holds its own few leases and nobody else's turn.
  */
-export async function claimDueDeliveries (sql: Sql, now: number, leaseMs: number, limit: number): Promise<DueDelivery[]> {
+export async function claimDueDeliveries (sql: Sql, claim: { now: number, leaseMs: number, limit: number, perSubscription: number }): Promise<DueDelivery[]> {
   return await sql.query<DueDelivery>(
     `WITH due AS (
-       SELECT d.id FROM webhook_deliveries d
-         JOIN webhook_subscriptions s ON s.id = d.subscription_id AND s.enabled
-        WHERE d.status = 'pending' AND d.next_attempt_at <= to_timestamp($1::float8 / 1000.0)
-        ORDER BY d.next_attempt_at
-        LIMIT $3
-        FOR UPDATE OF d SKIP LOCKED
+       SELECT d.id FROM webhook_subscriptions s
+       CROSS JOIN LATERAL (
+         SELECT q.id, q.next_attempt_at FROM webhook_deliveries q
+          WHERE q.subscription_id = s.id AND q.status = 'pending' AND q.next_attempt_at <= to_timestamp($1::float8 / 1000.0)
+          ORDER BY q.next_attempt_at
+          LIMIT greatest(0, $4::int - (
+            SELECT count(*)::int FROM webhook_deliveries b
+             WHERE b.subscription_id = s.id AND b.status = 'pending' AND b.leased_until > to_timestamp($1::float8 / 1000.0)))
+          FOR UPDATE OF q SKIP LOCKED
+       ) d
+       WHERE s.enabled
+       ORDER BY d.next_attempt_at
+       LIMIT $3
      )
      UPDATE webhook_deliveries d
         SET attempts = d.attempts + 1,
             last_attempt_at = to_timestamp($1::float8 / 1000.0),
-            next_attempt_at = to_timestamp(($1::float8 + $2::float8) / 1000.0)
+            next_attempt_at = to_timestamp(($1::float8 + $2::float8) / 1000.0),
+            leased_until = to_timestamp(($1::float8 + $2::float8) / 1000.0)
        FROM due, webhook_outbox o, webhook_subscriptions s
       WHERE d.id = due.id AND o.id = d.event_id AND s.id = d.subscription_id
-     RETURNING d.id, d.attempts AS attempt, o.id AS "eventId", o.type AS "eventType", o.payload::text AS body, s.url, s.secret`,
-    [now, leaseMs, limit])
+     RETURNING d.id, d.subscription_id AS "subscriptionId", d.attempts AS attempt, o.id AS "eventId", o.type AS "eventType", o.payload::text AS body, s.url, s.secret`,
+    [claim.now, claim.leaseMs, claim.limit, claim.perSubscription])
 }
 
 export type AttemptOutcome =
@@ -81,14 +92,14 @@ export async function recordAttempt (sql: Sql, deliveryId: string, now: number, 
   if (outcome.kind === 'delivered') {
     await sql.query(
       `UPDATE webhook_deliveries
-          SET status = 'delivered', delivered_at = to_timestamp($2::float8 / 1000.0), last_status_code = $3, last_error = NULL
+          SET status = 'delivered', delivered_at = to_timestamp($2::float8 / 1000.0), last_status_code = $3, last_error = NULL, leased_until = NULL
         WHERE id = $1`,
       [deliveryId, now, outcome.statusCode])
     return
   }
   await sql.query(
     `UPDATE webhook_deliveries
-        SET status = $2, next_attempt_at = to_timestamp($3::float8 / 1000.0), last_status_code = $4, last_error = $5
+        SET status = $2, next_attempt_at = to_timestamp($3::float8 / 1000.0), last_status_code = $4, last_error = $5, leased_until = NULL
       WHERE id = $1`,
     [deliveryId, outcome.kind === 'retry' ? 'pending' : 'failed', outcome.kind === 'retry' ? outcome.nextAttemptAt : now,
       outcome.statusCode, outcome.error])
