@@ -18,6 +18,7 @@ export const REJECT_REASONS = {
   malformed_protobuf: 'the payload is not a valid protobuf batch',
   invalid_fix: 'a fix is missing a required field or has a field of the wrong type',
   invalid_scan: 'a scan is missing a required field or has a field of the wrong type',
+  invalid_event: 'a device event (a reader\'s heartbeat, antenna, GPI or inventory status) is missing a field or has one of the wrong type',
   invalid_driver_event: 'a driver event is missing a required field (an attempt needs its reason, a COD payment its amount) or has one of the wrong type',
   empty_batch: 'the payload carries no fixes or scans',
   device_mismatch: 'the id inside the payload differs from the id in the topic',

@@ -5,13 +5,27 @@ import type { Rejection } from '../rejects.js'
 export const DEVICE_FORMATS = ['trackstream', 'owntracks', 'osmand', 'nmea', 'impinj', 'zebra', 'ttn', 'chirpstack'] as const
 export type DeviceFormat = typeof DEVICE_FORMATS[number]
 
+/**
+ * What a device says besides positions and reads: connection, geofences (its own), and a reader's
+ * health (heartbeats, each antenna port, GPI/GPO pins, inventory running or not, alerts).
+ */
+export const DEVICE_EVENT_TYPES = [
+  'online', 'offline', 'geofence_enter', 'geofence_leave',
+  'heartbeat', 'antenna_connected', 'antenna_disconnected', 'gpi', 'gpo', 'inventory_status', 'reader_alert'
+] as const
+export type DeviceEventType = typeof DEVICE_EVENT_TYPES[number]
+
 /** Something a device reports that is not a position or a tag read. */
 export interface DeviceEvent {
   deviceId: string
   /** ms since the Unix epoch */
   time: number
-  type: 'offline' | 'geofence_enter' | 'geofence_leave'
-  /** Format-specific facts worth keeping, e.g. the OwnTracks region name. */
+  type: DeviceEventType
+  /**
+   * Format-specific facts worth keeping, e.g. the OwnTracks region name. Antenna events carry
+   * `port`, pin events `pin` and `state` ("high" or "low"), inventory events `status`, alerts
+   * `level` and `message`; a heartbeat may carry each antenna's state as `antenna.<port>`.
+   */
   detail: Record<string, string | number | boolean | null>
 }
 

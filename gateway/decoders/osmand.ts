@@ -113,7 +113,9 @@ function jsonFix (location: unknown, deviceId: string, receivedAt: number): Fix 
   if (heading !== undefined) fix.heading = heading
   const accuracy = known(coords.accuracy)
   if (accuracy !== undefined) fix.accuracy = accuracy
-  if (isNumber(coords.altitude)) fix.altitude = coords.altitude
+  // transistorsoft: altitude_accuracy is -1 when there is none, and "when this property contains
+  // a negative number, the value in the altitude property is invalid" (iOS)
+  if (isNumber(coords.altitude) && !(isNumber(coords.altitude_accuracy) && coords.altitude_accuracy < 0)) fix.altitude = coords.altitude
   const level = isRecord(location.battery) ? known(location.battery.level) : undefined
   // rounded to hundredths of a percent: 0.79 * 100 is 79.00000000000001 in floating point
   if (level !== undefined) fix.battery = Math.round(level * 10_000) / 100

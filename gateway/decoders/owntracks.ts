@@ -76,8 +76,9 @@ function toFix (message: Message, deviceId: string): Fix | string {
   if (cog !== undefined) fix.heading = cog
   const acc = known(message.acc)
   if (acc !== undefined) fix.accuracy = acc
-  // below sea level is real (the Netherlands), so altitude keeps its sign
-  if (isNumber(message.alt)) fix.altitude = message.alt
+  // below sea level is real (the Netherlands), so altitude keeps its sign; but a negative vertical
+  // accuracy (vac) is CoreLocation's "the altitude is invalid", so there is no altitude then
+  if (isNumber(message.alt) && !(isNumber(message.vac) && message.vac < 0)) fix.altitude = message.alt
   // the booklet's -1 means the app could not read the battery
   const batt = known(message.batt)
   if (batt !== undefined) fix.battery = batt

@@ -17,6 +17,7 @@ export const TELEMETRY_TABLES: readonly TelemetryTable[] = [
   { table: 'positions', timeColumn: 'time', compressible: true },
   { table: 'rfid_reads', timeColumn: 'time', compressible: true },
   { table: 'rfid_visits', timeColumn: 'last_seen', compressible: false },
+  { table: 'device_events', timeColumn: 'time', compressible: false },
   { table: 'ingest_rejects', timeColumn: 'received_at', compressible: false }
 ]
 

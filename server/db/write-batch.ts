@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import type { WriteSet } from '../pipeline/write-set.js'
 import { upsertCustody } from './queries/custody.js'
+import { antennaStates, newestHealth } from '../tracking/device-health.js'
+import { applyAntennaExceptions, upsertDeviceHealth } from './queries/device-health.js'
 import { upsertCrossings } from './queries/geofences.js'
 import { insertEvents } from './queries/insert-events.js'
 import { insertMilestones } from './queries/insert-milestones.js'
@@ -30,6 +32,10 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (set.fixes.length > 0) await insertPositions(sql, set.fixes, skipDuplicates)
     if (set.scans.length > 0) await insertReads(sql, set.scans)
     if (set.events.length > 0) await insertEvents(sql, set.events)
+    const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
+    if (health.length > 0) await upsertDeviceHealth(sql, health)
+    const antennas = antennaStates(health)
+    if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
     if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
     if (set.milestones.length > 0) await insertOutbox(sql, set.milestones)
     if (set.custody.length > 0) await upsertCustody(sql, set.custody)

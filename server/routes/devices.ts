@@ -6,9 +6,10 @@ import { REJECT_REASONS, type RejectReason } from '../../gateway/rejects.js'
 import { DEVICE_ID_PATTERN } from '../../proto/topics.js'
 import { insertDevice, updateDevice } from '../db/queries/devices.js'
 import { selectDeviceEvents } from '../db/queries/device-events.js'
+import { selectDeviceHealth, type StoredHealth } from '../db/queries/device-health.js'
 import { selectTrack } from '../db/queries/positions.js'
 import { selectRejects } from '../db/queries/rejects.js'
-import { isUniqueViolation } from '../db/sql.js'
+import { isDatabaseUnavailable, isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
 import type { DeviceKind, DeviceRecord } from '../state/registry.js'
 import { dateTime, idParams, listOf, nullableNumber, nullableString, ops } from './schemas.js'
@@ -17,6 +18,21 @@ const rejectCounts = {
   type: 'object',
   description: 'refusals by reason since the server started',
   properties: Object.fromEntries(Object.keys(REJECT_REASONS).map((reason) => [reason, { type: 'integer' }]))
+} as const
+
+const since = { ...dateTime, description: 'when the device said so' }
+const healthSchema = {
+  type: ['object', 'null'],
+  description: 'what the device last said of its own health: a reader\'s heartbeat, antenna ports, GPI/GPO pins, inventory state and alerts (newest wins, kept across restarts); null while the database cannot be read',
+  properties: {
+    online: { type: ['object', 'null'], properties: { online: { type: 'boolean' }, since } },
+    lastHeartbeatAt: { type: ['string', 'null'], format: 'date-time' },
+    antennas: { type: 'array', items: { type: 'object', properties: { port: { type: 'integer' }, connected: { type: 'boolean' }, since } } },
+    gpi: { type: 'array', items: { type: 'object', properties: { pin: { type: 'integer' }, state: { type: 'string' }, since } } },
+    gpo: { type: 'array', items: { type: 'object', properties: { pin: { type: 'integer' }, state: { type: 'string' }, since } } },
+    inventory: { type: ['object', 'null'], properties: { status: { type: 'string', description: 'idle, running, armed or terminated (Impinj); unknown when not said' }, since } },
+    alerts: { type: 'array', description: 'the newest alert of each level', items: { type: 'object', properties: { level: { type: 'string' }, message: { type: 'string' }, since } } }
+  }
 } as const
 
 const deviceSchema = {
@@ -52,7 +68,8 @@ const deviceSchema = {
         duplicates: { type: 'integer' },
         rejects: rejectCounts
       }
-    }
+    },
+    health: healthSchema
   }
 } as const
 
@@ -83,10 +100,11 @@ const devices: FastifyPluginAsync = async (app) => {
   const { registry, stats } = app
   app.addHook('onRequest', app.requireOps)
 
-  const view = ({ secretHash: _secretHash, ...device }: DeviceRecord) => {
+  const view = ({ secretHash: _secretHash, ...device }: DeviceRecord, health: StoredHealth[] | null = []) => {
     const counters = stats.device(device.id)
     return {
       ...device,
+      health: health === null ? null : healthView(health),
       connect: connectHints(device),
       status: {
         connected: app.gateway.isConnected(device.id),
@@ -144,9 +162,25 @@ const devices: FastifyPluginAsync = async (app) => {
     return await reply.code(201).send({ ...view(device), secret })
   })
 
+  /**
+   * Devices with what they last said of their health, read in one query for all of them. While
+   * the database is away the rest (connected, counters, refusals) is what tells why, so it is
+   * still answered, with health null.
+   */
+  const views = async (found: DeviceRecord[]) => {
+    const rows = await selectDeviceHealth(app.db.sql, found.map((device) => device.id)).catch((error: unknown) => {
+      if (isDatabaseUnavailable(error)) return null
+      throw error
+    })
+    if (rows === null) return found.map((device) => view(device, null))
+    const health = new Map<string, StoredHealth[]>()
+    for (const row of rows) health.set(row.deviceId, [...health.get(row.deviceId) ?? [], row])
+    return found.map((device) => view(device, health.get(device.id)))
+  }
+
   app.get('/api/devices', {
-    schema: { tags: ['devices'], summary: 'All devices, with their status', ...ops, response: { 200: listOf(deviceSchema) } }
-  }, async () => ({ items: [...registry.devices.values()].map(view) }))
+    schema: { tags: ['devices'], summary: 'All devices, with their status and health', ...ops, response: { 200: listOf(deviceSchema) } }
+  }, async () => ({ items: await views([...registry.devices.values()]) }))
 
   app.get('/api/devices/unknown', {
     schema: {
@@ -170,8 +204,8 @@ const devices: FastifyPluginAsync = async (app) => {
   }))
 
   app.get<{ Params: { id: string } }>('/api/devices/:id', {
-    schema: { tags: ['devices'], summary: 'One device and its status', ...ops, params: idParams, response: { 200: deviceSchema } }
-  }, async (request) => view(find(request.params.id)))
+    schema: { tags: ['devices'], summary: 'One device, its status and its health', ...ops, params: idParams, response: { 200: deviceSchema } }
+  }, async (request) => (await views([find(request.params.id)]))[0])
 
   app.patch<{ Params: { id: string }, Body: { name?: string | null, disabled?: boolean, format?: DeviceFormat } }>('/api/devices/:id', {
     schema: {
@@ -240,7 +274,7 @@ const devices: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/api/devices/:id/events', {
     schema: {
       tags: ['devices'],
-      summary: 'What a device reported besides positions and reads, newest first: offline, geofence enter/leave',
+      summary: 'What a device reported besides positions and reads, newest first: online/offline, geofence enter/leave, and a reader\'s heartbeats, antenna, GPI/GPO, inventory status and alerts',
       ...ops,
       params: idParams,
       querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
@@ -290,6 +324,24 @@ interface NewDeviceBody {
   owner?: string
   scope?: string
   name?: string
+}
+
+/** The health rows of one device as the API shows them. */
+function healthView (rows: StoredHealth[]) {
+  const of = (aspect: StoredHealth['aspect']): StoredHealth[] => rows.filter((row) => row.aspect === aspect)
+  const pins = (aspect: 'gpi' | 'gpo') => of(aspect).map((row) => ({ pin: Number(row.key), state: String(row.value.state), since: row.since.toISOString() }))
+  const online = of('online')[0]
+  const inventory = of('inventory')[0]
+  return {
+    online: online === undefined ? null : { online: online.value.online === true, since: online.since.toISOString() },
+    lastHeartbeatAt: of('heartbeat')[0]?.since.toISOString() ?? null,
+    antennas: of('antenna').map((row) => ({ port: Number(row.key), connected: row.value.connected === true, since: row.since.toISOString() }))
+      .sort((a, b) => a.port - b.port),
+    gpi: pins('gpi'),
+    gpo: pins('gpo'),
+    inventory: inventory === undefined ? null : { status: String(inventory.value.status ?? 'unknown'), since: inventory.since.toISOString() },
+    alerts: of('alert').map((row) => ({ level: row.key, message: String(row.value.message ?? ''), since: row.since.toISOString() }))
+  }
 }
 
 function checkShape (kind: DeviceKind, format: DeviceFormat, scope: string | null): void {

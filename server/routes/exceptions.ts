@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { selectExceptions, type ExceptionKind } from '../db/queries/exceptions.js'
+import { EXCEPTION_KINDS, selectExceptions, type ExceptionKind } from '../db/queries/exceptions.js'
 import { vehiclePosition } from '../pipeline/custody-moves.js'
 import { parcelRef } from '../tracking/custody.js'
 import { dateTime, nullableString, ops } from './schemas.js'
 
-const KINDS: ExceptionKind[] = ['stalled', 'suspected_lost', 'customs_dwell', 'vehicle_silent']
 const place = { type: ['object', 'null'], properties: { lat: { type: 'number' }, lon: { type: 'number' }, time: dateTime, source: { type: 'string' } } } as const
 
 const exceptions: FastifyPluginAsync = async (app) => {
@@ -14,14 +13,14 @@ const exceptions: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { state: 'open' | 'all', kind?: ExceptionKind, limit: number } }>('/api/exceptions', {
     schema: {
       tags: ['parcels'],
-      summary: 'Stalled, suspected-lost and customs-held parcels and silent vehicles, newest first, each with its age, last position and last scan',
-      description: 'Raised by the tracking engine when they start to hold and cleared when they stop: a new milestone clears a stall, a fix clears a silent vehicle. A step counts as stalled after 1.5 × the p95 of how long it took on the parcel\'s lane (once 20 are known; STALL_SLA_MS before that); suspected lost after 4 × that; customs dwell after CUSTOMS_SLA_MS; a vehicle carrying parcels is silent after VEHICLE_SILENT_MS without a fix.',
+      summary: 'Stalled, suspected-lost and customs-held parcels, silent vehicles and readers\' disconnected antennas, newest first, each with its age, last position and last scan',
+      description: 'Raised by the tracking engine when they start to hold and cleared when they stop: a new milestone clears a stall, a fix clears a silent vehicle, the reader saying the antenna is connected again clears its antenna_disconnected (detail.port names the port). A step counts as stalled after 1.5 × the p95 of how long it took on the parcel\'s lane (once 20 are known; STALL_SLA_MS before that); suspected lost after 4 × that; customs dwell after CUSTOMS_SLA_MS; a vehicle carrying parcels is silent after VEHICLE_SILENT_MS without a fix.',
       ...ops,
       querystring: {
         type: 'object',
         properties: {
           state: { type: 'string', enum: ['open', 'all'], default: 'open' },
-          kind: { type: 'string', enum: KINDS },
+          kind: { type: 'string', enum: EXCEPTION_KINDS },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 }
         }
       },
@@ -38,6 +37,7 @@ const exceptions: FastifyPluginAsync = async (app) => {
                   kind: { type: 'string' },
                   parcel: { type: ['object', 'null'], properties: { id: { type: 'string' }, trackingNumber: { type: 'string' }, status: { type: 'string' } } },
                   vehicleId: nullableString,
+                  deviceId: { ...nullableString, description: 'the reader, for antenna_disconnected' },
                   openedAt: dateTime,
                   clearedAt: { type: ['string', 'null'], format: 'date-time' },
                   ageSeconds: { type: 'integer', description: 'how long it has held (until cleared)' },

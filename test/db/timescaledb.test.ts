@@ -42,13 +42,14 @@ describe('on TimescaleDB', () => {
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }, { version: 11, flavour: 'timescaledb' }, { version: 12, flavour: 'any' }, { version: 13, flavour: 'any' }, { version: 14, flavour: 'any' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }, { version: 11, flavour: 'timescaledb' }, { version: 12, flavour: 'any' }, { version: 13, flavour: 'any' }, { version: 14, flavour: 'any' }, { version: 15, flavour: 'any' }, { version: 16, flavour: 'any' }, { version: 17, flavour: 'timescaledb' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {
     const hypertables = await sql.query<{ hypertable_name: string, compression_enabled: boolean }>(
       'SELECT hypertable_name, compression_enabled FROM timescaledb_information.hypertables ORDER BY 1')
     expect(hypertables).toEqual([
+      { hypertable_name: 'device_events', compression_enabled: false },
       { hypertable_name: 'ingest_rejects', compression_enabled: false },
       { hypertable_name: 'parcel_outcomes', compression_enabled: false },
       { hypertable_name: 'positions', compression_enabled: true },
@@ -64,6 +65,7 @@ describe('on TimescaleDB', () => {
     await applyTimescalePolicies(sql, { retentionDays: 90, compressAfterDays: 7 })
     const first = await jobs()
     expect(first.map(({ table, proc, after }) => [table, proc, after])).toEqual([
+      ['device_events', 'policy_retention', '90 days'],
       ['ingest_rejects', 'policy_retention', '90 days'],
       ['positions', 'policy_compression', '7 days'],
       ['positions', 'policy_retention', '90 days'],

@@ -1,6 +1,7 @@
 import type { Sql } from '../sql.js'
 
-export type ExceptionKind = 'stalled' | 'suspected_lost' | 'customs_dwell' | 'vehicle_silent'
+export const EXCEPTION_KINDS = ['stalled', 'suspected_lost', 'customs_dwell', 'vehicle_silent', 'antenna_disconnected'] as const
+export type ExceptionKind = typeof EXCEPTION_KINDS[number]
 
 export interface NewException {
   kind: ExceptionKind
@@ -35,9 +36,10 @@ export async function clearExceptions (sql: Sql, ids: readonly string[], at: num
   await sql.query('UPDATE exceptions SET cleared_at = to_timestamp($2 / 1000.0) WHERE id = ANY($1::bigint[]) AND cleared_at IS NULL', [ids, at])
 }
 
+/** The open exceptions of parcels and vehicles, which the sweep raises and clears (a device's are raised as its events commit). */
 export async function selectOpenExceptions (sql: Sql): Promise<OpenException[]> {
   const rows = await sql.query<{ id: string, kind: ExceptionKind, parcel_id: string | null, vehicle_id: string | null }>(
-    'SELECT id::text, kind, parcel_id, vehicle_id FROM exceptions WHERE cleared_at IS NULL')
+    'SELECT id::text, kind, parcel_id, vehicle_id FROM exceptions WHERE cleared_at IS NULL AND device_id IS NULL')
   return rows.map((row) => ({ id: row.id, kind: row.kind, parcelId: row.parcel_id, vehicleId: row.vehicle_id }))
 }
 
@@ -46,6 +48,7 @@ export interface ExceptionView {
   kind: ExceptionKind
   parcel: { id: string, trackingNumber: string, status: string } | null
   vehicleId: string | null
+  deviceId: string | null
   openedAt: Date
   clearedAt: Date | null
   detail: Record<string, unknown>
@@ -60,6 +63,7 @@ interface ExceptionRow {
   tracking_number: string | null
   status: string | null
   vehicle_id: string | null
+  device_id: string | null
   opened_at: Date
   cleared_at: Date | null
   detail: Record<string, unknown>
@@ -76,7 +80,7 @@ interface ExceptionRow {
 /** Exceptions, newest first, each with the parcel's last located milestone and last RFID read. */
 export async function selectExceptions (sql: Sql, query: { open: boolean, kind?: ExceptionKind, limit: number }): Promise<ExceptionView[]> {
   const rows = await sql.query<ExceptionRow>(
-    `SELECT e.id::text, e.kind, e.parcel_id, p.tracking_number, p.status, e.vehicle_id, e.opened_at, e.cleared_at, e.detail,
+    `SELECT e.id::text, e.kind, e.parcel_id, p.tracking_number, p.status, e.vehicle_id, e.device_id, e.opened_at, e.cleared_at, e.detail,
             m.code AS m_code, m.time AS m_time, m.lat AS m_lat, m.lon AS m_lon, m.station_id AS m_station,
             r.time AS s_time, r.reader_id AS s_reader, r.station_id AS s_station
        FROM exceptions e
@@ -96,6 +100,7 @@ export async function selectExceptions (sql: Sql, query: { open: boolean, kind?:
     kind: row.kind,
     parcel: row.parcel_id === null ? null : { id: row.parcel_id, trackingNumber: row.tracking_number ?? '', status: row.status ?? '' },
     vehicleId: row.vehicle_id,
+    deviceId: row.device_id,
     openedAt: row.opened_at,
     clearedAt: row.cleared_at,
     detail: row.detail,

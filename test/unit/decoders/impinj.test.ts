@@ -55,20 +55,64 @@ describe('Impinj IoT device interface, documented format', () => {
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined])
   })
 
-  it('decodes a webhook batch in order, refusing the inventory status event by name', () => {
+  it('decodes a webhook batch in order, the inventory status among the reads as an event of the reader', () => {
     const batch = decode(fixture('constructed-webhook-batch.json'))
     expect(batch.scans).toEqual([
       { readerId: 'r700-dock', antenna: 1, epc: '3074257BF7194E4000001A85', rssi: -48.75, time: Date.UTC(2024, 2, 14, 9, 27, 1, 500) },
       // epcHex wins over epc; +02:00 is two hours ahead of UTC
       { readerId: 'r700-dock', antenna: 3, epc: 'E28011700000020D2A412182', rssi: -70, time: Date.UTC(2024, 2, 14, 9, 27, 3, 250) }
     ])
-    expect(batch.rejects).toEqual([{ reason: 'unsupported_message', detail: 'event 1: ReaderEvent kind "inventoryStatus"' }])
+    expect(batch.rejects).toEqual([])
+    expect(batch.events).toEqual([{ deviceId: 'r700-dock', time: Date.UTC(2024, 2, 14, 9, 27, 2), type: 'inventory_status', detail: { status: 'idle' } }])
     expect(batch.scans.map((scan) => checkScan(scan, LIMITS))).toEqual([undefined, undefined])
   })
 
-  it('names the event kind from its …Event key when eventType is absent', () => {
-    const batch = decode(JSON.stringify({ timestamp: '2024-03-14T09:26:53Z', hostname: 'impinj-14-2d-4f', gpiTransitionEvent: { gpi: 1, transition: 'high-to-low' } }))
-    expect(batch.rejects).toEqual([{ reason: 'unsupported_message', detail: 'ReaderEvent kind "gpiTransitionEvent"' }])
+  it('reads a GPI transition from its …Event key when eventType is absent (REST API 1.5 firmware)', () => {
+    expect(decode(fixture('constructed-gpi-transition-no-event-type.json'))).toEqual({
+      fixes: [], scans: [], driverEvents: [], rejects: [],
+      events: [{ deviceId: 'r700-dock', time: Date.UTC(2024, 2, 14, 9, 31, 0, 250), type: 'gpi', detail: { pin: 1, state: 'high' } }]
+    })
+  })
+
+  it('turns antenna events into antenna_connected and antenna_disconnected of their port', () => {
+    expect(decode(fixture('constructed-antenna-disconnected.json')).events).toEqual([
+      { deviceId: 'r700-dock', time: Date.UTC(2024, 2, 14, 9, 30, 0, 123), type: 'antenna_disconnected', detail: { port: 2 } }
+    ])
+    expect(decode(fixture('constructed-antenna-connected.json')).events).toEqual([
+      { deviceId: 'r700-dock', time: Date.UTC(2024, 2, 14, 9, 41, 12, 500), type: 'antenna_connected', detail: { port: 2 } }
+    ])
+  })
+
+  it('turns inventory status and termination into inventory_status', () => {
+    expect(decode(fixture('constructed-inventory-status.json')).events.map((e) => e.detail)).toEqual([{ status: 'idle' }])
+    expect(decode(JSON.stringify({ timestamp: '2024-03-14T09:30:05Z', inventoryTerminatedEvent: {} })).events.map((e) => e.detail)).toEqual([{ status: 'terminated' }])
+  })
+
+  it('keeps an overflow, which means lost reads, as a warning', () => {
+    expect(decode(fixture('constructed-overflow.json')).events.map((e) => [e.type, e.detail])).toEqual([
+      ['reader_alert', { level: 'warning', message: 'the reader\'s event queue overflowed: 1200 events were purged' }]
+    ])
+  })
+
+  it('takes the webhook\'s empty batch as its keep-alive: a heartbeat at receipt, not a refusal', () => {
+    expect(decode(fixture('constructed-webhook-keepalive.json'))).toEqual({
+      fixes: [], scans: [], driverEvents: [], rejects: [],
+      events: [{ deviceId: 'r700-dock', time: RECEIVED, type: 'heartbeat', detail: { via: 'webhook' } }]
+    })
+  })
+
+  it('reads a tag at its lastSeenTime when the reader sends one, not at the envelope\'s timestamp', () => {
+    expect(decode(fixture('constructed-tag-inventory-last-seen-time.json')).scans.map((scan) => scan.time)).toEqual([Date.UTC(2024, 2, 14, 9, 26, 51, 123)])
+    expect(decode(event({}, { lastSeenTime: 'soon' })).rejects).toEqual([{ reason: 'invalid_scan', detail: 'lastSeenTime "soon" is not an ISO 8601 time' }])
+  })
+
+  it('refuses housekeeping it cannot read with the reason, and kinds it does not use as unsupported', () => {
+    expect(decode(JSON.stringify({ timestamp: '2024-03-14T09:30:00Z', antennaDisconnectedEvent: {} })).rejects)
+      .toEqual([{ reason: 'invalid_event', detail: 'antennaDisconnectedEvent has no antennaPort from 1 up' }])
+    expect(decode(JSON.stringify({ antennaConnectedEvent: { antennaPort: 1 } })).rejects)
+      .toEqual([{ reason: 'invalid_event', detail: 'antennaConnected: timestamp (missing) is not an ISO 8601 time' }])
+    expect(decode(JSON.stringify({ timestamp: '2024-03-14T09:30:00Z', tagLocationEntryEvent: { epc: 'AAAA' } })).rejects)
+      .toEqual([{ reason: 'unsupported_message', detail: 'ReaderEvent kind "tagLocationEntry"' }])
   })
 
   it('accepts the URL-safe base64 alphabet in epc', () => {
@@ -145,8 +189,8 @@ describe('Impinj MQTT will and broken payloads', () => {
     })
   })
 
-  it('refuses "connected" and other plain text as unsupported', () => {
-    expect(decode('connected').rejects).toEqual([{ reason: 'unsupported_message', detail: 'plain-text reader status "connected"' }])
+  it('takes the will topic\'s "connected" as online, and refuses other plain text as unsupported', () => {
+    expect(decode('connected').events).toEqual([{ deviceId: 'r700-dock', time: RECEIVED, type: 'online', detail: { status: 'connected' } }])
     expect(decode('reader rebooting').rejects).toEqual([{ reason: 'unsupported_message', detail: 'plain-text reader status "reader rebooting"' }])
   })
 
@@ -154,9 +198,8 @@ describe('Impinj MQTT will and broken payloads', () => {
     expect(decode('{"timestamp":"2024-03-14T09:26:53Z","tagInventoryEvent":{').rejects.map((r) => r.reason)).toEqual(['malformed_json'])
   })
 
-  it('refuses an empty payload and an empty batch', () => {
+  it('refuses an empty payload', () => {
     expect(decode('').rejects).toEqual([{ reason: 'empty_batch', detail: 'the payload is empty' }])
-    expect(decode('[]').rejects).toEqual([{ reason: 'empty_batch', detail: 'the payload is an empty array' }])
   })
 })
 

@@ -133,9 +133,9 @@ describe('OsmAnd JSON: Traccar Client 8 bodies', () => {
     expect(goodFix(json('json-motionchange-typed-extras.json'))).toEqual(motionchange)
   })
 
-  it('iOS simulator: speed, heading and battery -1 are left out; mock positions are kept', () => {
+  it('iOS simulator: speed, heading and battery -1 are left out, and so is the altitude its altitude_accuracy -1 marks invalid; mock positions are kept', () => {
     expect(goodFix(json('json-ios-simulator-unknowns.json'))).toEqual({
-      deviceId: '658765', time: Date.UTC(2025, 4, 9, 4, 11, 30, 579), lat: 37.785834, lon: -122.406417, accuracy: 5, altitude: 0
+      deviceId: '658765', time: Date.UTC(2025, 4, 9, 4, 11, 30, 579), lat: 37.785834, lon: -122.406417, accuracy: 5
     })
   })
 

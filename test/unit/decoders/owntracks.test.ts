@@ -47,6 +47,15 @@ describe('OwnTracks: Traccar decoder test bodies (HTTP POST)', () => {
     })
   })
 
+  it('an altitude whose vertical accuracy is negative (vac -1, CoreLocation\'s invalid altitude) is no altitude', () => {
+    const message = { _type: 'location', lat: 48.85833, lon: 2.29513, tst: 1497349316, alt: 0, vac: -1, acc: 5 }
+    expect(onlyFix(decode(Buffer.from(JSON.stringify(message)), HTTP))).toEqual({
+      deviceId: 'phone-1', time: 1497349316000, lat: 48.85833, lon: 2.29513, accuracy: 5
+    })
+    // vac 0 says nothing is wrong with the altitude
+    expect(onlyFix(decode(Buffer.from(JSON.stringify({ ...message, vac: 0, alt: -4 })), HTTP))?.altitude).toBe(-4)
+  })
+
   it('minimal: five keys, no optional fields', () => {
     expect(onlyFix(decode(fixture('traccar/traccar-test-location-minimal.json'), HTTP))).toEqual({
       deviceId: 'phone-1', time: 1497349316000, lat: 48.85833, lon: 2.29513

@@ -75,9 +75,38 @@ describe('Zebra IoT Connector, documented format', () => {
     expect(batch.scans.map((scan) => scan.time)).toEqual([Date.UTC(2023, 1, 24, 10, 0, 0), Date.UTC(2023, 1, 24, 10, 0, 1)])
   })
 
-  it('refuses heartbeats and GPI events by their type', () => {
-    expect(decode(fixture('constructed-heartbeat.json')).rejects).toEqual([{ reason: 'unsupported_message', detail: 'event type "heartbeat"' }])
-    expect(decode(fixture('constructed-gpi.json')).rejects).toEqual([{ reason: 'unsupported_message', detail: 'event type "GPI"' }])
+  it('turns a heartbeat into a heartbeat event carrying each antenna\'s state, not a refusal', () => {
+    const batch = decode(fixture('constructed-heartbeat.json'))
+    expect(batch.rejects).toEqual([])
+    expect(batch.events).toEqual([{
+      deviceId: 'fx-dock',
+      time: Date.UTC(2023, 1, 24, 10, 19, 57, 878),
+      type: 'heartbeat',
+      detail: { status: 'running', uptime: '0:02:14', 'antenna.1': 'connected', 'antenna.2': 'disconnected', 'antenna.3': 'connected', 'antenna.4': 'connected' }
+    }])
+  })
+
+  it('turns GPI events into pin states, whatever the case of type and state', () => {
+    expect(decode(fixture('constructed-gpi.json')).events).toEqual([
+      { deviceId: 'fx-dock', time: Date.UTC(2023, 1, 24, 10, 20, 1, 3), type: 'gpi', detail: { pin: 1, state: 'high' } }
+    ])
+    const upper = decode(JSON.stringify({ data: { pin: 3, state: 'low' }, timestamp: '2023-02-24T10:20:01.003+0000', type: 'GPI' }))
+    expect(upper.events.map((e) => [e.type, e.detail])).toEqual([['gpi', { pin: 3, state: 'low' }]])
+  })
+
+  it('keeps errors and warnings as reader alerts with their message', () => {
+    expect(decode(fixture('constructed-error.json')).events).toEqual([
+      { deviceId: 'fx-dock', time: Date.UTC(2023, 1, 24, 10, 20, 2, 500), type: 'reader_alert', detail: { level: 'error', message: 'antenna 2 disconnected' } }
+    ])
+  })
+
+  it('refuses a management event it cannot read with the reason, and an unknown type as unsupported', () => {
+    expect(decode(JSON.stringify({ data: { pin: 'one', state: 'HIGH' }, timestamp: '2023-02-24T10:20:01.003+0000', type: 'gpi' })).rejects)
+      .toEqual([{ reason: 'invalid_event', detail: 'gpi event: data.pin is not a pin number' }])
+    expect(decode(JSON.stringify({ data: {}, timestamp: 'now', type: 'heartbeat' })).rejects)
+      .toEqual([{ reason: 'invalid_event', detail: 'heartbeat event: timestamp "now" is not an ISO 8601 time' }])
+    expect(decode(JSON.stringify({ data: {}, timestamp: '2023-02-24T10:20:01.003+0000', type: 'mystery' })).rejects)
+      .toEqual([{ reason: 'unsupported_message', detail: 'event type "mystery"' }])
   })
 
   it.each([
