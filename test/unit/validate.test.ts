@@ -138,6 +138,19 @@ describe('checkFix', () => {
     expect(checkFix(fix({ seq }), limits)).toEqual({ reason: 'bad_value', detail })
   })
 
+  it.each([['speed', { speed: 8e-323 }], ['heading', { heading: 1e-300 }], ['accuracy', { accuracy: 5e-324 }], ['altitude', { altitude: -1e-40 }], ['battery', { battery: 1e-38 }]])(
+    'refuses a %s so small that PostgreSQL\'s real refuses it (it rounds to 0 in single precision)', (field, overrides) => {
+      const found = checkFix(fix(overrides), limits)
+      expect(found?.reason).toBe('bad_value')
+      expect(found?.detail).toMatch(new RegExp(`^${field} .* is too small to store`))
+    })
+
+  it('passes 0 and 1e-37 in a real column', () => {
+    expect(checkFix(fix({ speed: 0, heading: 1e-37, accuracy: 0.001 }), limits)).toBeUndefined()
+    expect(checkScan(scan({ rssi: -1e-37 }), limits)).toBeUndefined()
+    expect(checkScan(scan({ rssi: -1e-300 }), limits)?.reason).toBe('bad_value')
+  })
+
   it('passes seq 0 and 4294967295', () => {
     expect(checkFix(fix({ seq: 0 }), limits)).toBeUndefined()
     expect(checkFix(fix({ seq: 4294967295 }), limits)).toBeUndefined()

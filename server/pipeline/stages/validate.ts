@@ -44,10 +44,11 @@ export function checkFix (fix: Fix, limits: ValidationLimits): Rejection | undef
   if (fix.speed !== undefined && !(fix.speed >= 0 && fix.speed <= MAX_SPEED_MPS)) {
     return rejection('implausible_speed', `speed ${fix.speed} m/s is outside 0..${MAX_SPEED_MPS}`)
   }
-  return outOfRange('heading', fix.heading, 0, 360) ??
-    outOfRange('accuracy', fix.accuracy, 0, 1_000_000) ??
-    outOfRange('altitude', fix.altitude, -1000, 100_000) ??
-    outOfRange('battery', fix.battery, 0, 100) ??
+  return tooSmall('speed', fix.speed) ??
+    realOutOfRange('heading', fix.heading, 0, 360) ??
+    realOutOfRange('accuracy', fix.accuracy, 0, 1_000_000) ??
+    realOutOfRange('altitude', fix.altitude, -1000, 100_000) ??
+    realOutOfRange('battery', fix.battery, 0, 100) ??
     // positions.seq is a bigint: a fraction or a number past 2^53 would be refused or rounded
     notWhole('seq', fix.seq, 0, Number.MAX_SAFE_INTEGER)
 }
@@ -56,7 +57,7 @@ export function checkScan (scan: Scan, limits: ValidationLimits): Rejection | un
   if (!EPC_HEX.test(scan.epc)) return rejection('bad_epc', `EPC "${printable(scan.epc.slice(0, 130))}" is not 4 to 124 hexadecimal digits in whole bytes`)
   return checkTime(scan.time, limits) ??
     notWhole('antenna', scan.antenna, 0, 65535) ??
-    outOfRange('rssi', scan.rssi, -150, 30)
+    realOutOfRange('rssi', scan.rssi, -150, 30)
 }
 
 /** A device event's detail is stored as jsonb: every string in it must be storable. */
@@ -110,6 +111,21 @@ function describeTime (time: number): string {
 function outOfRange (field: string, value: number | undefined, min: number, max: number): Rejection | undefined {
   if (value === undefined || (value >= min && value <= max)) return undefined
   return rejection('bad_value', `${field} ${value} is outside ${min}..${max}`)
+}
+
+/**
+ * PostgreSQL's real (float4) refuses a number whose magnitude rounds to 0 in single precision
+ * ("is out of range for type real"), such as 1e-300. No speed, heading or RSSI is that small.
+ */
+const SMALLEST_REAL = 1e-37
+
+function tooSmall (field: string, value: number | undefined): Rejection | undefined {
+  if (value === undefined || value === 0 || Math.abs(value) >= SMALLEST_REAL) return undefined
+  return rejection('bad_value', `${field} ${value} is too small to store: give 0, or a magnitude of at least ${SMALLEST_REAL}`)
+}
+
+function realOutOfRange (field: string, value: number | undefined, min: number, max: number): Rejection | undefined {
+  return outOfRange(field, value, min, max) ?? tooSmall(field, value)
 }
 
 function notWhole (field: string, value: number | undefined, min: number, max: number): Rejection | undefined {
