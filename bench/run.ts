@@ -9,6 +9,7 @@ import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
 import { latency } from './scenarios/latency.js'
 import { map } from './scenarios/map.js'
+import { poison } from './scenarios/poison.js'
 import { rest } from './scenarios/rest.js'
 import { rfid } from './scenarios/rfid.js'
 
@@ -33,6 +34,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
                 --parcels 10000 --connections 50 --seconds 20
   rfid          sort-station readers with duplicate reads → milestones → buyers' pages
                 --readers 100 --hz 2 --reads 5 --buyers 1000 --seconds 60
+  poison        healthy trackers alone, then beside one device sending rows the database would
+                refuse (caught by validation), then rows only the database refuses (about 2 min)
+                --devices 50 --hz 60 --poison 20 --seconds 30 --window 8
   summary       rewrite bench/results/SUMMARY.md from the JSON results there
 
 Results: bench/results/<name>.json; SUMMARY.md quotes them. BENCH_DATABASE_URL picks the PostgreSQL
@@ -60,7 +64,8 @@ const { values, positionals } = parseArgs({
     buyers: { type: 'string' },
     fences: { type: 'string' },
     'decode-every': { type: 'string' },
-    'world-viewers': { type: 'string' }
+    'world-viewers': { type: 'string' },
+    poison: { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -137,6 +142,10 @@ const scenarios: Record<string, () => Promise<void>> = {
     }
     await save('rfid', { options, ...await rfid(options, log) })
   },
+  poison: async () => {
+    const options = { devices: num(values.devices, 50), hz: num(values.hz, 60), poisonPerS: num(values.poison, 20), durationS: num(values.seconds, 30), window: num(values.window, 8) }
+    await save('poison', { options, ...await poison(options, log) })
+  },
   summary: async () => { log(`wrote ${await writeSummary()}`) },
   all: async () => {
     const runs: Array<[string, IngestOptions]> = [
@@ -148,7 +157,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       ['ingest-single-fix', ingestOptions({ hz: 4, fixesPerMessage: 1, durationS: 30 })]
     ]
     for (const [name, options] of runs) await save(name, { options, ...await ingest(options, log) })
-    for (const name of ['engine', 'latency', 'frames', 'map', 'connections', 'rest', 'rfid']) await scenarios[name]?.()
+    for (const name of ['engine', 'latency', 'frames', 'map', 'connections', 'rest', 'rfid', 'poison']) await scenarios[name]?.()
     log(`wrote ${await writeSummary()}`)
   }
 }

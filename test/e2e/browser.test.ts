@@ -263,4 +263,31 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
     expect(errors).toEqual([])
     await page.close()
   })
+
+  it('shows a reader\'s own health in the device panel, and its disconnected antenna as an exception', async () => {
+    const { secret } = await server.registerDevice('r700-b1', 'reader', { format: 'impinj' })
+    const reader = await connectDevice(server.mqttUrl, 'r700-b1', secret)
+    const at = (seconds: number): string => new Date(Date.now() - seconds * 1000).toISOString()
+    for (const event of [
+      { timestamp: at(60), eventType: 'inventoryStatus', inventoryStatusEvent: { status: 'running' } },
+      { timestamp: at(50), eventType: 'antennaConnected', antennaConnectedEvent: { antennaPort: 1 } },
+      { timestamp: at(40), eventType: 'antennaDisconnected', antennaDisconnectedEvent: { antennaPort: 2 } }
+    ]) await publish(reader, deviceTopic('r700-b1', 'scan'), JSON.stringify(event))
+    await publish(reader, deviceTopic('r700-b1', 'scan'), '[]')
+    await reader.endAsync()
+
+    const { page, errors } = await open('/')
+    const row = page.locator('#device-table tr[data-device="r700-b1"]')
+    await expect.poll(async () => await row.locator('td').nth(1).locator('div').allTextContents(), { timeout: 10_000 })
+      .toEqual([expect.stringMatching(/^antenna 2 disconnected \d+ s ago$/), 'antenna 1 connected', expect.stringMatching(/^heartbeat \d+ s ago$/), 'inventory running'])
+    expect(await row.locator('td').nth(1).locator('div.refused').textContent()).toMatch(/^antenna 2 disconnected/)
+    // nothing the reader said of itself was refused
+    expect(await row.locator('td').nth(4).textContent()).toBe('—')
+    const entry = page.locator('#exception-list li', { hasText: 'r700-b1' })
+    expect(await entry.locator('button').textContent()).toMatch(/^Antenna disconnected: r700-b1 port 2 · \d+ min$/)
+    await row.scrollIntoViewIfNeeded()
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-reader-health.png') })
+    expect(errors).toEqual([])
+    await page.close()
+  })
 })

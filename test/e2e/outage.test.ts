@@ -112,6 +112,26 @@ describe('an outage matrix under QoS 1 load', () => {
     expect((await fetch(`${httpUrl}/readyz`)).status).toBe(200)
   }, 60_000)
 
+  it('the database is slow (every packet 300 ms late): the server keeps acknowledging, only later', async () => {
+    await proxy.set('slow')
+    const during = fleet.ackedCount
+    await sleep(3000)
+    expect(fleet.ackedCount).toBeGreaterThan(during)
+    await proxy.set('pass')
+    expect(server.child.exitCode).toBeNull()
+  }, 30_000)
+
+  it('an administrator terminates every connection of trackstream\'s (57P01): it reconnects and goes on', async () => {
+    const before = fleet.ackedCount
+    const { rows } = await db.pool.query<{ n: number }>(
+      "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'trackstream' AND datname = current_database()")
+    expect(rows[0]?.n).toBeGreaterThan(0)
+    await sleep(2000)
+    expect(fleet.ackedCount).toBeGreaterThan(before)
+    expect((await fetch(`${httpUrl}/readyz`)).status).toBe(200)
+    expect(server.child.exitCode).toBeNull()
+  }, 30_000)
+
   it('afterwards every publish is acknowledged, each acknowledged fix is stored exactly once, and the process never exited', async () => {
     fleet.stopPublishing()
     await fleet.settle(30_000)

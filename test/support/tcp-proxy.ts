@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { Transform } from 'node:stream'
 
 /**
  * How a relay can fail, as a database host does:
@@ -7,13 +8,17 @@ import net from 'node:net'
  * - refuse: nothing listens, so connecting is refused; open connections are reset;
  * - reset: open and new connections are reset (RST);
  * - blackhole: connections stay open and new ones are accepted, but nothing passes either way,
- *   until the relay passes again; then the held bytes flow on, as after a network partition.
+ *   until the relay passes again; then the held bytes flow on, as after a network partition;
+ * - slow: bytes pass, each chunk `slowMs` late, as over a congested link or to a loaded server.
  */
-export type ProxyMode = 'pass' | 'close' | 'refuse' | 'reset' | 'blackhole'
+export type ProxyMode = 'pass' | 'close' | 'refuse' | 'reset' | 'blackhole' | 'slow'
 
 interface Pair {
   client: net.Socket
   upstream: net.Socket
+  /** What each way passes through: a delay, which is nothing unless the relay is slow. */
+  toUpstream: Transform
+  toClient: Transform
 }
 
 /**
@@ -27,6 +32,7 @@ export class TcpProxy {
   private readonly accepted = new Set<net.Socket>()
   private mode: ProxyMode = 'pass'
   port = 0
+  slowMs = 300
 
   constructor (private readonly targetHost: string, private readonly targetPort: number) {}
 
@@ -49,7 +55,7 @@ export class TcpProxy {
     if (this.mode === 'reset') { client.resetAndDestroy(); return }
     const upstream = net.connect(this.targetPort, this.targetHost)
     upstream.on('error', () => {})
-    const pair = { client, upstream }
+    const pair = { client, upstream, toUpstream: this.delay(), toClient: this.delay() }
     this.pairs.add(pair)
     const drop = (): void => {
       this.pairs.delete(pair)
@@ -58,21 +64,33 @@ export class TcpProxy {
     }
     client.on('close', drop)
     upstream.on('close', drop)
-    client.pipe(upstream).pipe(client)
+    pair.toUpstream.pipe(upstream)
+    pair.toClient.pipe(client)
+    this.release(pair)
     if (this.mode === 'blackhole') this.hold(pair)
   }
 
+  /** Passes chunks in order, each held back `slowMs` while the relay is slow. */
+  private delay (): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        if (this.mode === 'slow') setTimeout(() => { done(null, chunk) }, this.slowMs)
+        else done(null, chunk)
+      }
+    })
+  }
+
   /** Holds every byte: pipe() resumes a paused source on drain, so unpipe before pausing. */
-  private hold ({ client, upstream }: Pair): void {
-    client.unpipe(upstream)
-    upstream.unpipe(client)
+  private hold ({ client, upstream, toUpstream, toClient }: Pair): void {
+    client.unpipe(toUpstream)
+    upstream.unpipe(toClient)
     client.pause()
     upstream.pause()
   }
 
-  private release ({ client, upstream }: Pair): void {
-    client.pipe(upstream)
-    upstream.pipe(client)
+  private release ({ client, upstream, toUpstream, toClient }: Pair): void {
+    client.pipe(toUpstream)
+    upstream.pipe(toClient)
   }
 
   /** Breaks the relay in one way; `pass` restores it. */
