@@ -5,6 +5,7 @@ import { ROOT } from './lib/stage.js'
 import type { ConnectionsRun } from './scenarios/connections.js'
 import type { FramesComparison, FramesOptions, FramesRun } from './scenarios/frames.js'
 import type { MapOptions, PagePhase } from './scenarios/map.js'
+import type { PoisonOptions, PoisonRun } from './scenarios/poison.js'
 import type { IngestOptions, IngestResult, TargetRun } from './scenarios/ingest.js'
 import type { LatencyOptions, LatencyRun } from './scenarios/latency.js'
 import type { RestRun } from './scenarios/rest.js'
@@ -19,6 +20,7 @@ type RfidFile = Saved & { options: RfidOptions, run: RfidRun }
 type EngineFile = Saved & { options: IngestOptions, runs: { plain: IngestResult, engine: IngestResult } }
 type FramesFile = Saved & { options: FramesOptions, runs: FramesRun[], comparisons: FramesComparison[] }
 type MapFile = Saved & { options: MapOptions, phases: PagePhase[] }
+type PoisonFile = Saved & { options: PoisonOptions, runs: PoisonRun[] }
 
 const DIR = path.join(ROOT, 'bench/results')
 
@@ -50,6 +52,7 @@ export async function writeSummary (): Promise<string> {
   const engine = await load<EngineFile>('engine')
   const frames = await load<FramesFile>('frames')
   const map = await load<MapFile>('map')
+  const poisoned = await load<PoisonFile>('poison')
   const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine ?? frames?.machine
   const lines: string[] = ['# trackstream bench results', '']
   if (machine !== undefined) {
@@ -100,6 +103,14 @@ export async function writeSummary (): Promise<string> {
   if (hello !== undefined && tracking !== undefined) {
     const met = tracking.requestsPerS >= 0.5 * hello.requestsPerS && tracking.latencyMs.p99 <= 25 && tracking.non2xx === 0
     lines.push(`| public tracking endpoint ≥ 0.5 × Fastify hello world, p99 ≤ 25 ms | ${n(tracking.requestsPerS)} req/s, p99 ${tracking.latencyMs.p99} ms | hello world ${n(hello.requestsPerS)} req/s, p99 ${hello.latencyMs.p99} ms | ${ratio(tracking.requestsPerS, hello.requestsPerS)} | ${mark(met)} |`)
+  }
+  const clean = poisoned?.runs.find((r) => r.name === 'clean')
+  if (poisoned !== undefined && clean !== undefined) {
+    for (const run of poisoned.runs.filter((r) => r.name !== 'clean')) {
+      const how = run.name === 'refused-early' ? 'values PostgreSQL would refuse (real underflow), refused by validation' : 'a value only the database refuses (a CHECK constraint), set aside by the group commit'
+      const met = run.healthyFixesPerS >= 0.9 * clean.healthyFixesPerS && run.lost === 0 && clean.lost === 0
+      lines.push(`| a poisoned device beside ${poisoned.options.devices} healthy ones costs them ≤ 10 %: ${poisoned.options.poisonPerS} messages/s of ${how} | healthy ${n(run.healthyFixesPerS)} fixes/s acknowledged (slowest second ${n(run.slowestSecond)}), ack p99 ${n(run.ackP99Ms)} ms, ${n(run.lost)} lost; ${n(run.poisonAcked)} of ${n(run.poisonSent)} poisoned messages acknowledged, ${n(run.poisonKept)} kept in ingest_rejects | the same fleet alone ${n(clean.healthyFixesPerS)} fixes/s, ack p99 ${n(clean.ackP99Ms)} ms | ${ratio(run.healthyFixesPerS, clean.healthyFixesPerS)} | ${mark(met)} |`)
+    }
   }
   lines.push('')
 
