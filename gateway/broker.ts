@@ -5,10 +5,10 @@ import type { Duplex } from 'node:stream'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { decodeRouted } from './decoders/index.js'
 import type { ConnectionFlow, InflightBudget } from './flow-control.js'
-import type { Ingest } from './ingest-message.js'
+import type { Ingest, IngestMessage } from './ingest-message.js'
 import { guardPacketSize } from './packet-size-guard.js'
-import { REJECT_REASONS, type RejectReason } from './rejects.js'
-import { maySubscribe, mayPublish, routeOf, type RoutableDevice } from './routing.js'
+import { REJECT_REASONS, rejection, type RejectReason } from './rejects.js'
+import { maySubscribe, mayPublish, routeOf, type RoutableDevice, type Route } from './routing.js'
 import { verifySecret } from './secrets.js'
 
 export interface GatewayDevice extends RoutableDevice {
@@ -110,6 +110,7 @@ export class Gateway {
   async listen (port: number, host: string): Promise<net.AddressInfo> {
     const server = net.createServer((socket) => { this.handle(socket) })
     this.tcp = server
+    this.keepServing(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => { server.off('error', reject); resolve() })
@@ -123,11 +124,22 @@ export class Gateway {
     // a client that fails the handshake never reaches the broker; it must not reach the process either
     server.on('tlsClientError', (error) => { this.options.log.debug({ reason: error.message }, 'TLS handshake failed') })
     this.tls = server
+    this.keepServing(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => { server.off('error', reject); resolve() })
     })
     return server.address() as net.AddressInfo
+  }
+
+  /**
+   * A listening server emits 'error' when accepting fails (EMFILE when a flood of connections
+   * meets the open-file limit): logged, and it goes on accepting once descriptors free up.
+   */
+  private keepServing (server: net.Server): void {
+    server.on('listening', () => {
+      server.on('error', (error) => { this.options.log.warn({ reason: error.message }, 'MQTT listener could not accept a connection') })
+    })
   }
 
   /** Stops taking new connections; connected devices carry on. */
@@ -270,8 +282,22 @@ export class Gateway {
       this.inflight--
       if (this.inflight === 0) for (const wake of this.onSettled) wake()
     }
-    this.options.ingest(decodeRouted(device, route, packet.topic, payload, this.now()))
+    this.options.ingest(this.decode(device, route, packet.topic, payload))
       .then(() => { answer(null) }, (error: Error) => { answer(error) })
+  }
+
+  /**
+   * Decoders never throw by contract (and are fuzzed to hold to it); should one still, the message
+   * is refused and kept like any other, never left to take down the broker or loop as a resend.
+   */
+  private decode (device: GatewayDevice, route: Route, topic: string, payload: Buffer): IngestMessage {
+    const receivedAt = this.now()
+    try {
+      return decodeRouted(device, route, topic, payload, receivedAt)
+    } catch (error) {
+      this.options.log.warn({ device: device.id, topic, err: (error as Error).message }, 'a decoder threw; the message is refused and kept')
+      return { deviceId: device.id, topic, payload, receivedAt, fixes: [], scans: [], events: [], driverEvents: [], rejects: [rejection('stage_failed', `the ${device.format} decoder failed: ${(error as Error).message}`)] }
+    }
   }
 
   /** Resolves once every publish received so far has been answered, its PUBACK written. */

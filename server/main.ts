@@ -26,6 +26,8 @@ async function main (): Promise<void> {
     const apiKey = await resolveApiKey(config.apiKey, config.dataDir)
     app = await buildApp({ config, databaseUrl: config.databaseUrl ?? (embedded as EmbeddedDatabase).url, apiKey: apiKey.key, logger })
     await listen('HTTP_PORT', config.httpPort, config.host, async () => { await app?.listen({ port: config?.httpPort, host: config?.host }) })
+    // accepting can fail once listening (EMFILE under a connection flood): log it and keep serving
+    app.server.on('error', (error) => { app?.log.warn({ reason: error.message }, 'HTTP listener could not accept a connection') })
     await listen('MQTT_PORT', config.mqttPort, config.host, async () => { await app?.gateway.listen(config?.mqttPort ?? 0, config?.host ?? '') })
     const tls = config.mqttTls
     if (tls !== undefined) {
