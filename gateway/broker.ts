@@ -23,7 +23,7 @@ export interface GatewayOptions {
   /** Refusals the pipeline never sees: connection, ACL and size. deviceId is null when unknown. */
   onRefused: (deviceId: string | null, reason: RejectReason, address: string | null) => void
   maxMessageBytes: number
-  /** Messages read and not yet answered, per connection and overall: the devices' back-pressure. */
+  /** Messages read and not yet answered, per device and overall: the devices' back-pressure. */
   budget: InflightBudget
   log: { warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
   /** Scale-out seams: aedes-persistence-redis and mqemitter-redis fit here. In memory by default. */
@@ -42,10 +42,10 @@ const NOT_AUTHORIZED = 5
  *
  * Ingest happens in authorizePublish, the one hook aedes runs before it writes the QoS1 PUBACK
  * (lib/handlers/publish.js). The callback fires only after the group commit holding the message
- * has committed, so an acknowledged message is always in the database. aedes dispatches all
- * packets of one socket read before reading more, so they join the same commit, and the socket
- * is not read again until it completes. The in-flight budget (flow-control.ts) bounds how many
- * messages may wait so: past it, a device's socket is not read, and TCP pushes back.
+ * has committed, so an acknowledged message is always in the database. The packets of one socket
+ * read are dispatched together and join the same commit. aedes alone would read on while they
+ * wait (each 'readable' lets it), so the in-flight budget (flow-control.ts) is what stops it:
+ * past the budget, a device's socket is not read, and TCP pushes back.
  *
  * Sessions belong to devices. aedes keys a session by client id; here the id a device sends is
  * kept inside its own namespace (`<deviceId>/<client id>`), so no client id, whatever it is,

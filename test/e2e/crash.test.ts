@@ -5,20 +5,12 @@ import { connectDevice, eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { duplicatePositions, Fleet, type FleetDevice } from '../support/fleet.js'
 import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { messagesSeen, registerTracker } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
 import { relayDatabase, type TcpProxy } from '../support/tcp-proxy.js'
 
 async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-async function register (httpUrl: string, id: string): Promise<string> {
-  const response = await fetch(`${httpUrl}/api/devices`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id, kind: 'tracker' })
-  })
-  return ((await response.json()) as { secret: string }).secret
 }
 
 /** A server process on fixed ports, so devices that reconnect by themselves find its successor. */
@@ -67,11 +59,6 @@ class Restartable {
   }
 }
 
-async function messagesSeen (httpUrl: string, deviceId: string): Promise<number> {
-  const response = await fetch(`${httpUrl}/api/devices/${deviceId}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })
-  return ((await response.json()) as { status: { messages: number } }).status.messages
-}
-
 describe('a crash at any moment loses nothing acknowledged', () => {
   let db: TestDatabase | undefined
   let proxy: TcpProxy | undefined
@@ -94,7 +81,7 @@ describe('a crash at any moment loses nothing acknowledged', () => {
     proxy = relay.proxy
     servers = await Restartable.on(relay.url)
     await servers.start()
-    const secret = await register(servers.httpUrl, 'van-r')
+    const secret = await registerTracker(servers.httpUrl, 'van-r')
     device = await connectDevice(servers.mqttUrl, 'van-r', secret, { clientId: 'van-r', clean: false, reconnectPeriod: 200 })
 
     await proxy.cut()
@@ -124,7 +111,7 @@ describe('a crash at any moment loses nothing acknowledged', () => {
     servers = await Restartable.on(db.url)
     await servers.start()
     const devices: FleetDevice[] = []
-    for (let i = 0; i < 10; i++) devices.push({ id: `van-k${i}`, secret: await register(servers.httpUrl, `van-k${i}`) })
+    for (let i = 0; i < 10; i++) devices.push({ id: `van-k${i}`, secret: await registerTracker(servers.httpUrl, `van-k${i}`) })
     fleet = await Fleet.connect(servers.mqttUrl, devices)
     fleet.start(1000)
     for (let round = 0; round < 5; round++) {

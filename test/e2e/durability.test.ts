@@ -6,6 +6,7 @@ import { connectDevice, eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
+import { messagesSeen, registerTracker } from '../support/remote.js'
 import { relayDatabase } from '../support/tcp-proxy.js'
 
 const fixPayload = (seq: number): string => JSON.stringify({ time: Date.now() - 1000, lat: 13.75, lon: 100.5, seq })
@@ -34,11 +35,6 @@ function watchedPublish (client: MqttClient, topic: string, payload: string): { 
   let acked = false
   const done = client.publishAsync(topic, payload, { qos: 1 }).then(() => { acked = true })
   return { acked: () => acked, done }
-}
-
-async function messagesSeen (url: string, deviceId: string): Promise<number> {
-  const response = await fetch(`${url}/api/devices/${deviceId}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })
-  return ((await response.json()) as { status: { messages: number } }).status.messages
 }
 
 describe('a QoS1 message is acknowledged only after it is committed', () => {
@@ -147,12 +143,7 @@ describe('killing the server between receipt and commit loses nothing acknowledg
     processes.push(first)
     await first.waitForOutput(/trackstream is running/)
     const httpUrl = `http://127.0.0.1:${httpPort}`
-    const created = await fetch(`${httpUrl}/api/devices`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'van-7', kind: 'tracker' })
-    })
-    const { secret } = await created.json() as { secret: string }
+    const secret = await registerTracker(httpUrl, 'van-7')
     // a persistent session that reconnects by itself and resends what was never acknowledged
     device = await connectDevice(`mqtt://127.0.0.1:${mqttPort}`, 'van-7', secret, { clientId: 'van-7-main', clean: false, reconnectPeriod: 200 })
 

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { eventually } from '../support/clients.js'
 import { duplicatePositions, Fleet, type FleetDevice } from '../support/fleet.js'
 import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { registerTracker } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
 
 async function postmasterPid (dataDir: string): Promise<number> {
@@ -53,12 +54,7 @@ describe('the embedded PostgreSQL, killed under load', () => {
     await server.waitForOutput(/trackstream is running/, 120_000)
     const devices: FleetDevice[] = []
     for (const id of ['van-a', 'van-b', 'van-c', 'van-d']) {
-      const response = await fetch(`${httpUrl}/api/devices`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id, kind: 'tracker' })
-      })
-      devices.push({ id, secret: ((await response.json()) as { secret: string }).secret })
+      devices.push({ id, secret: await registerTracker(httpUrl, id) })
     }
     fleet = await Fleet.connect(`mqtt://127.0.0.1:${mqttPort}`, devices)
     fleet.start(200)

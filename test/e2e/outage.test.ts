@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { duplicatePositions, Fleet, type FleetDevice } from '../support/fleet.js'
 import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { registerTracker, remoteApi } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
 import { relayDatabase, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.js'
 
@@ -33,12 +34,6 @@ describe('an outage matrix under QoS 1 load', () => {
   let httpUrl: string
   let mqttUrl: string
 
-  const api = async (method: string, path: string, body?: unknown): Promise<Response> => await fetch(`${httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-
   beforeAll(async () => {
     db = await createTestDatabase()
     const relay = await relayDatabase(db.url)
@@ -65,12 +60,9 @@ describe('an outage matrix under QoS 1 load', () => {
     })
     await server.waitForOutput(/trackstream is running/)
     const devices: FleetDevice[] = []
-    for (let i = 0; i < DEVICES; i++) {
-      const response = await api('POST', '/api/devices', { id: `van-${i}`, kind: 'tracker' })
-      devices.push({ id: `van-${i}`, secret: ((await response.json()) as { secret: string }).secret })
-    }
+    for (let i = 0; i < DEVICES; i++) devices.push({ id: `van-${i}`, secret: await registerTracker(httpUrl, `van-${i}`) })
     // a webhook receiver that is never there, so the dispatcher has work in every outage
-    await api('POST', '/api/webhooks', { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] })
+    await remoteApi(httpUrl, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/hook' })
     fleet = await Fleet.connect(mqttUrl, devices)
     fleet.start(PER_SECOND)
   }, 120_000)
