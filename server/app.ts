@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
 import dbPlugin from './plugins/db.js'
+import enginePlugin from './plugins/engine.js'
 import deviceStatsPlugin from './plugins/device-stats.js'
 import etaPlugin from './plugins/eta.js'
 import exceptionsPlugin from './plugins/exceptions.js'
@@ -16,7 +17,6 @@ import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
-import statePlugin from './plugins/state.js'
 import webhooksPlugin from './plugins/webhooks.js'
 import custodyRoutes from './routes/custody.js'
 import dashboardRoutes from './routes/dashboard.js'
@@ -88,7 +88,12 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     connectTimeoutMs: config.dbConnectTimeoutMs,
     queryTimeoutMs: config.dbQueryTimeoutMs
   })
-  await app.register(statePlugin, { geofence: config.geofence, rfidWindowMs: config.rfidWindowMs })
+  await app.register(enginePlugin, {
+    geofence: config.geofence,
+    rfidWindowMs: config.rfidWindowMs,
+    exceptions: config.exceptions,
+    eta: config.eta
+  })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)

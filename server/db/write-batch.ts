@@ -1,5 +1,4 @@
 import type pg from 'pg'
-import type { WriteSet } from '../pipeline/write-set.js'
 import { upsertCustody } from './queries/custody.js'
 import { antennaStates, newestHealth } from '../tracking/device-health.js'
 import { applyAntennaExceptions, upsertDeviceHealth } from './queries/device-health.js'
@@ -12,6 +11,7 @@ import { insertPositions } from './queries/insert-positions.js'
 import { insertReads } from './queries/insert-reads.js'
 import { insertRejects } from './queries/insert-rejects.js'
 import { isUniqueViolation, withTransaction } from './sql.js'
+import type { WriteSet } from '../model.js'
 
 /**
  * One transaction for everything a group commit carries: all of it is durable, or none.

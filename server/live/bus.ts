@@ -1,16 +1,4 @@
-import type { LiveFramePosition } from '../../proto/live-codec.js'
-import type { MilestoneRow } from '../pipeline/write-set.js'
-
-/** A vehicle's newest position, as the live feeds carry it (the wire contract defines it). */
-export type LivePosition = LiveFramePosition
-
-/** When a parcel should arrive: from its van's route while out for delivery, from its lane before. */
-export interface ParcelEta {
-  parcelId: string
-  /** ms since the Unix epoch */
-  eta: number
-  basis: 'route' | 'lane'
-}
+import type { LivePosition, MilestoneRow, ParcelEta } from '../model.js'
 
 export type LiveEvent =
   | { kind: 'positions', positions: LivePosition[] }
@@ -18,20 +6,30 @@ export type LiveEvent =
   | { kind: 'etas', etas: ParcelEta[] }
 
 /**
- * How committed telemetry reaches the viewers of every instance. In process by default; a Redis
- * pub/sub implementation of the same interface lets a viewer on instance B see a fix that arrived
- * at instance A.
+ * How telemetry reaches the viewers (the ops map, the buyers' pages) of every instance, and
+ * nothing else: the engine's own listeners follow its typed events (engine/events.ts). In process
+ * by default; a Redis pub/sub implementation of the same interface lets a viewer on instance B see
+ * a fix that arrived at instance A.
  */
 export interface LiveBus {
   publish: (event: LiveEvent) => void
   subscribe: (listener: (event: LiveEvent) => void) => () => void
 }
 
+/** In process. A viewer's listener that throws is reported and never reaches the publisher (a tracker's ingest) or the other viewers. */
 export class LocalBus implements LiveBus {
   private readonly listeners = new Set<(event: LiveEvent) => void>()
 
+  constructor (private readonly onError: (error: unknown, event: LiveEvent) => void = () => {}) {}
+
   publish (event: LiveEvent): void {
-    for (const listener of this.listeners) listener(event)
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch (error) {
+        this.onError(error, event)
+      }
+    }
   }
 
   subscribe (listener: (event: LiveEvent) => void): () => void {

@@ -1,6 +1,6 @@
 import { encodeLiveFrame, type LiveFrame } from '../../proto/live-codec.js'
-import type { MilestoneRow } from '../pipeline/write-set.js'
-import type { LiveBus, LiveEvent, LivePosition, ParcelEta } from './bus.js'
+import type { LiveBus, LiveEvent } from './bus.js'
+import type { LivePosition, MilestoneRow, ParcelEta } from '../model.js'
 
 interface ParcelViewer {
   onMilestones: (milestones: MilestoneRow[]) => void

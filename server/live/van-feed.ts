@@ -1,13 +1,14 @@
-import { vehiclePosition } from '../pipeline/custody-moves.js'
-import type { DeviceStateStore } from '../state/device-state.js'
-import type { ParcelRecord, Registry } from '../state/registry.js'
+import type { Store } from '../engine/store.js'
+import type { ActiveParcel, LivePosition } from '../model.js'
 import { parcelRef, vehicleRef } from '../tracking/custody.js'
-import { destinationPoint } from '../tracking/public-view.js'
 import { cellOf, outForDelivery, sameVan, vanView, type GridCell, type PublicVan } from '../tracking/van-view.js'
-import type { LiveBus, LivePosition } from './bus.js'
+import type { LiveBus } from './bus.js'
+
+/** What the feed needs of a parcel: which it is, and the buyer's point. Its track is read from the engine. */
+export type VanParcel = Pick<ActiveParcel, 'id' | 'destination'>
 
 interface VanWatch {
-  readonly parcel: ParcelRecord
+  readonly parcel: VanParcel
   readonly send: (van: PublicVan | null) => void
   /** The vehicle bringing the parcel, while it is out for delivery on one. */
   vehicleId: string | null
@@ -37,7 +38,7 @@ export class VanFeed {
   private readonly cells = new Map<string, { cell: GridCell, time: number }>()
   private readonly unsubscribe: () => void
 
-  constructor (bus: LiveBus, private readonly registry: Registry, private readonly deviceState: DeviceStateStore) {
+  constructor (bus: LiveBus, private readonly store: Store) {
     this.unsubscribe = bus.subscribe((event) => {
       if (event.kind === 'positions') {
         this.onPositions(event.positions)
@@ -51,16 +52,16 @@ export class VanFeed {
   }
 
   /** The van as this parcel's buyer sees it now: null unless it is out for delivery on a van with a fix. */
-  current (parcel: ParcelRecord): PublicVan | null {
+  current (parcel: VanParcel): PublicVan | null {
     const vehicleId = this.vehicleFor(parcel)
     if (vehicleId === null) return null
-    const position = vehiclePosition(this.registry, this.deviceState, vehicleId)
+    const position = this.store.vehiclePosition(vehicleId)
     if (position === undefined) return null
-    return vanView(position, destinationPoint(parcel), cellOf(position, this.cells.get(vehicleId)?.cell))
+    return vanView(position, parcel.destination, cellOf(position, this.cells.get(vehicleId)?.cell))
   }
 
   /** Calls `send` with each change of the parcel's van from what `van` says now. */
-  watch (parcel: ParcelRecord, send: (van: PublicVan | null) => void): VanSubscription {
+  watch (parcel: VanParcel, send: (van: PublicVan | null) => void): VanSubscription {
     const watch: VanWatch = { parcel, send, vehicleId: this.vehicleFor(parcel), last: this.current(parcel) }
     this.index(this.byParcel, parcel.id, watch)
     if (watch.vehicleId !== null) this.index(this.byVehicle, watch.vehicleId, watch)
@@ -91,7 +92,7 @@ export class VanFeed {
     for (const [vehicleId, position] of newest) {
       const watches = this.byVehicle.get(vehicleId)
       // only a van carrying parcels can be on a buyer's map
-      if (watches === undefined && !this.registry.custody.carries(vehicleRef(vehicleId))) {
+      if (watches === undefined && !this.store.custody.carries(vehicleRef(vehicleId))) {
         this.cells.delete(vehicleId)
         continue
       }
@@ -103,7 +104,7 @@ export class VanFeed {
       if (watches === undefined) continue
       for (const watch of [...watches]) {
         if (this.vehicleFor(watch.parcel) !== vehicleId) this.refresh(watch)
-        else this.offer(watch, vanView(position, destinationPoint(watch.parcel), cell))
+        else this.offer(watch, vanView(position, watch.parcel.destination, cell))
       }
     }
   }
@@ -125,8 +126,10 @@ export class VanFeed {
     watch.send(van)
   }
 
-  private vehicleFor (parcel: ParcelRecord): string | null {
-    return outForDelivery(parcel.track) ? this.registry.custody.vehicleOf(parcelRef(parcel.id)) : null
+  /** The vehicle bringing the parcel: only one on its way, out for delivery, rides a van to a buyer. */
+  private vehicleFor (parcel: VanParcel): string | null {
+    const track = this.store.parcels.get(parcel.id)?.track
+    return track !== undefined && outForDelivery(track) ? this.store.custody.vehicleOf(parcelRef(parcel.id)) : null
   }
 
   private index (map: Map<string, Set<VanWatch>>, key: string, watch: VanWatch): void {

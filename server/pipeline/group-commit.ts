@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { mergeWriteSets, rowCount, splitRows, type WriteSet } from './write-set.js'
+import { mergeWriteSets, rowCount, splitRows, type WriteSet } from '../model.js'
 
 export interface GroupCommitOptions {
   /** Writes one set in one transaction. */

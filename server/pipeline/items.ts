@@ -1,8 +1,9 @@
 import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
-import type { DeviceEvent } from '../../gateway/decoders/format.js'
 import type { Rejection } from '../../gateway/rejects.js'
+import type { FixEffects } from '../engine/fixes.js'
+import type { ScanIdentity } from '../engine/scans.js'
+import type { CustodyRow, MilestoneRow, StoredEvent } from '../model.js'
 import type { Direction } from '../tracking/rfid-smoothing.js'
-import type { CustodyRow, FenceCrossing, MilestoneRow } from './write-set.js'
 
 /** A fix on its way through the pipeline; stages fill in what they attach. */
 export interface FixItem {
@@ -17,21 +18,9 @@ export interface FixItem {
   effects: FixEffects | null
 }
 
-export interface FixEffects {
-  milestones: MilestoneRow[]
-  crossings: FenceCrossing[]
-  events: EventItem[]
-}
-
-export interface ScanItem {
+export interface ScanItem extends ScanIdentity {
   scan: Scan
   receivedAt: number
-  /** The GS1 identity the EPC encodes ("sscc:…", "sgtin:…"), or null for other schemes. */
-  gs1Key: string | null
-  stationId: string | null
-  parcelId: string | null
-  /** A container's tag, when the EPC is a container's rather than a parcel's. */
-  containerId: string | null
   /** Set on the read that settled which way the tag passed a dock door's two sides. */
   direction: Direction | null
   milestones: MilestoneRow[]
@@ -45,10 +34,7 @@ export interface DriverItem {
   custody: CustodyRow[]
 }
 
-export interface EventItem {
-  event: DeviceEvent
-  receivedAt: number
-}
+export type EventItem = StoredEvent
 
 export const DUPLICATE = 'duplicate' as const
 

@@ -1,9 +1,6 @@
 import type { IngestMessage } from '../../gateway/ingest-message.js'
 import { rejection, type Rejection } from '../../gateway/rejects.js'
-import type { DeviceStateStore } from '../state/device-state.js'
-import type { GeofenceStore } from '../state/geofences.js'
-import type { Registry } from '../state/registry.js'
-import type { TagVisits } from '../state/tag-visits.js'
+import type { Engine } from '../engine/engine.js'
 import { DUPLICATE, type DriverItem, type EventItem, type FixItem, type ScanItem, type Stage } from './items.js'
 import { attachStationAndParcel, attachVehicle, checkAttribution } from './stages/attach.js'
 import { dedupeFixes, dedupeScans } from './stages/dedupe.js'
@@ -14,7 +11,7 @@ import { scanMilestones } from './stages/scan-milestones.js'
 import { smoothReads } from './stages/smooth-reads.js'
 import { validateDriverEvent, validateEvent, validateFix, validateScan, type ValidationLimits } from './stages/validate.js'
 import type { IngestStats } from './stats.js'
-import { emptyWriteSet, type WriteSet } from './write-set.js'
+import { emptyWriteSet, type WriteSet } from '../model.js'
 
 export interface PipelineStages {
   fix: Array<Stage<FixItem>>
@@ -24,21 +21,21 @@ export interface PipelineStages {
 }
 
 export interface StageDependencies {
-  registry: Registry
-  geofences: GeofenceStore
-  visits: TagVisits
-  deviceState: DeviceStateStore
+  engine: Engine
   limits: ValidationLimits
   gs1KeyOf: (epc: string) => string | null
 }
 
-/** The stages, in order. Later features add theirs here; a disabled one is simply not listed. */
-export function buildStages ({ registry, geofences, visits, deviceState, limits, gs1KeyOf }: StageDependencies): PipelineStages {
+/**
+ * The stages, in order. Each does one job; those that change tracking state ask the engine to.
+ * Later features add theirs here; a disabled one is simply not listed.
+ */
+export function buildStages ({ engine, limits, gs1KeyOf }: StageDependencies): PipelineStages {
   return {
-    fix: [validateFix(limits), checkAttribution(registry), dedupeFixes(deviceState), markLateFixes(deviceState), attachVehicle(registry), geofenceMilestones(registry, geofences, deviceState)],
-    scan: [validateScan(limits), dedupeScans(deviceState), attachStationAndParcel(registry, gs1KeyOf), smoothReads(registry, visits), scanMilestones(registry, deviceState)],
+    fix: [validateFix(limits), checkAttribution(engine), dedupeFixes(engine), markLateFixes(engine), attachVehicle(engine), geofenceMilestones(engine)],
+    scan: [validateScan(limits), dedupeScans(engine), attachStationAndParcel(engine, gs1KeyOf), smoothReads(engine), scanMilestones(engine)],
     event: [validateEvent(limits)],
-    driver: [validateDriverEvent(limits), dedupeDriverEvents(deviceState), driverMilestones(registry, deviceState)]
+    driver: [validateDriverEvent(limits), dedupeDriverEvents(engine), driverMilestones(engine)]
   }
 }
 
@@ -65,28 +62,38 @@ export class Pipeline {
     private readonly onStageError: StageErrorLog
   ) {}
 
-  /** What to write, and every item refused with why (the decoder's refusals included). */
-  process (message: IngestMessage): { set: WriteSet, rejects: Rejection[] } {
+  /**
+   * What to write, every item refused with why (the decoder's refusals included), and the fixes
+   * that move a vehicle on the live map (late ones are history only).
+   */
+  process (message: IngestMessage): { set: WriteSet, rejects: Rejection[], live: FixItem[] } {
     const { deviceId, receivedAt } = message
     const set = emptyWriteSet()
     const outcome: Outcome = { rejects: message.rejects.length === 0 ? [] : [...message.rejects], duplicates: 0 }
     this.stats.message(deviceId, receivedAt)
+    const fixes: FixItem[] = []
+    const scans: ScanItem[] = []
     for (const fix of message.fixes) {
-      this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false, effects: null }, this.stages.fix, set.fixes, outcome, deviceId)
+      this.route<FixItem>({ fix, sourceId: deviceId, receivedAt, vehicleId: null, late: false, effects: null }, this.stages.fix, fixes, outcome, deviceId)
     }
     for (const scan of message.scans) {
-      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, containerId: null, direction: null, milestones: [], custody: [] }, this.stages.scan, set.scans, outcome, deviceId)
+      this.route<ScanItem>({ scan, receivedAt, gs1Key: null, stationId: null, parcelId: null, containerId: null, direction: null, milestones: [], custody: [] }, this.stages.scan, scans, outcome, deviceId)
     }
     for (const event of message.events) this.route<EventItem>({ event, receivedAt }, this.stages.event, set.events, outcome, deviceId)
     const driven: DriverItem[] = []
     for (const event of message.driverEvents) this.route<DriverItem>({ event, receivedAt, milestones: [], custody: [] }, this.stages.driver, driven, outcome, deviceId)
-    for (const item of set.fixes) {
+    for (const item of fixes) {
+      set.fixes.push(item)
       if (item.effects === null) continue
       for (const milestone of item.effects.milestones) set.milestones.push(milestone)
+      for (const custody of item.effects.custody) set.custody.push(custody)
       for (const crossing of item.effects.crossings) set.crossings.push(crossing)
       for (const event of item.effects.events) set.events.push(event)
     }
-    for (const item of set.scans) collectEffects(item, set)
+    for (const item of scans) {
+      set.scans.push(item)
+      collectEffects(item, set)
+    }
     for (const item of driven) collectEffects(item, set)
     this.countAccepted(set, receivedAt)
     if (driven.length > 0) this.stats.acceptedItems(deviceId, 'event', driven.length, receivedAt)
@@ -103,7 +110,7 @@ export class Pipeline {
         payload: message.payload
       })
     }
-    return { set, rejects }
+    return { set, rejects, live: fixes.length === 0 ? fixes : fixes.filter((item) => !item.late) }
   }
 
   private route<I> (item: I, stages: Array<Stage<I>>, accepted: I[], outcome: Outcome, deviceId: string): void {

@@ -1,15 +1,6 @@
 import { Counter, type Registry as MetricsRegistry } from 'prom-client'
 import type { RejectReason } from '../../gateway/rejects.js'
-
-export interface DeviceCounters {
-  lastSeenAt: number | null
-  messages: number
-  fixes: number
-  scans: number
-  events: number
-  duplicates: number
-  rejects: Partial<Record<RejectReason, number>>
-}
+import type { DeviceCounters } from '../model.js'
 
 export interface UnknownDevice {
   deviceId: string

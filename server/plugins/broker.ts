@@ -26,7 +26,7 @@ export interface BrokerPluginOptions {
  * disconnect the devices.
  */
 export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerDevice, maxInflightTotal, drainTimeoutMs = 10_000 }) => {
-  const { registry, stats } = app
+  const { engine, stats } = app
   const budget = new InflightBudget(maxInflightPerDevice, maxInflightTotal)
   app.decorate('inflight', budget)
   const held = new Gauge({
@@ -43,7 +43,7 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
   })
   const gateway = await Gateway.create({
     budget,
-    findDevice: (id) => registry.devices.get(id),
+    findDevice: (id) => engine.store.config.device(id),
     ingest: app.ingest,
     onRefused: (deviceId, reason, address) => {
       if (reason === 'unknown_device' && deviceId !== null) stats.unknownDevice(deviceId, address, app.now())

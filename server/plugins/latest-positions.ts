@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { upsertLatest } from '../db/queries/upsert-latest.js'
-import type { LivePosition } from '../live/bus.js'
+import type { LivePosition } from '../model.js'
 
 const SAVE_EVERY_MS = 2000
 
@@ -11,9 +11,8 @@ const SAVE_EVERY_MS = 2000
  */
 export default fp(async (app) => {
   const pending = new Map<string, LivePosition>()
-  const unsubscribe = app.bus.subscribe((event) => {
-    if (event.kind !== 'positions') return
-    for (const position of event.positions) {
+  const unsubscribe = app.events.on('positions', (positions) => {
+    for (const position of positions) {
       const known = pending.get(position.deviceId)
       if (known === undefined || known.time < position.time) pending.set(position.deviceId, position)
     }

@@ -3,14 +3,16 @@ import { Histogram } from 'prom-client'
 import { gs1KeyOf } from '../../gateway/epc.js'
 import type { Ingest } from '../../gateway/ingest-message.js'
 import { rejection } from '../../gateway/rejects.js'
+import { textProblem } from '../../proto/text.js'
 import { isTransientDbError } from '../db/sql.js'
 import { writeBatch } from '../db/write-batch.js'
 import { Errors } from '../errors.js'
 import { LocalBus, type LiveBus } from '../live/bus.js'
-import { GroupCommit } from '../pipeline/group-commit.js'
+import { GroupCommit, ShutdownError } from '../pipeline/group-commit.js'
 import { buildStages, Pipeline } from '../pipeline/pipeline.js'
 import { IngestStats } from '../pipeline/stats.js'
-import { emptyWriteSet, type WriteSet } from '../pipeline/write-set.js'
+import { emptyWriteSet, type LivePosition, type StoredFix, type WriteSet } from '../model.js'
+import type { IngestMessage } from '../../gateway/ingest-message.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,12 +36,12 @@ const DAY_MS = 86_400_000
 export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   const clock = app.now
   const stats = new IngestStats(app.metrics)
-  const bus: LiveBus = new LocalBus()
+  const { engine, events } = app
+  const bus: LiveBus = new LocalBus((error, event) => {
+    app.log.error({ err: error, kind: event.kind }, 'a live viewer\'s listener failed; the others and ingest go on')
+  })
   const stages = buildStages({
-    registry: app.registry,
-    geofences: app.geofences,
-    visits: app.tagVisits,
-    deviceState: app.deviceState,
+    engine,
     gs1KeyOf,
     limits: {
       now: clock,
@@ -74,7 +76,11 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
       for (const reject of rejects.rejects) stats.rejected(reject.deviceId, 'db_rejected')
       return rejects
     },
-    onCommitted: (set) => { publishMilestones(bus, set) },
+    onCommitted: (set) => {
+      if (set.milestones.length === 0) return
+      events.emit('committed', set.milestones)
+      bus.publish({ kind: 'milestones', milestones: set.milestones })
+    },
     concurrency: 2,
     maxBatchRows: 2000,
     log: app.log
@@ -87,23 +93,52 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
     const { refusedRows } = await commits.add(set)
     if (refusedRows > 0) throw new Errors.NotStored(what)
   })
+  let closing = false
+  /**
+   * A driver's word about a parcel the engine does not hold (its journey ended before this
+   * process started) needs the parcel read back first. The database being away holds the message,
+   * unacknowledged, as a commit would.
+   */
+  const readBackParcels = async (message: IngestMessage): Promise<void> => {
+    // what validation will refuse is not looked up: a NUL is not a tracking number
+    const wanted = message.driverEvents.filter(({ parcel }) => parcel.length <= 128 && textProblem(parcel) === undefined && engine.find(parcel) === undefined)
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        for (const { parcel } of wanted) await app.findParcel(parcel)
+        return
+      } catch (error) {
+        // anything else is a bug: the pipeline then refuses the event as unknown, and keeps it
+        if (!isTransientDbError(error)) {
+          app.log.error({ err: error, device: message.deviceId }, 'could not read back a driver event\'s parcel')
+          return
+        }
+        if (closing) throw new ShutdownError()
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    }
+  }
   app.decorate('ingest', async (message) => {
-    const { set, rejects } = pipeline.process(message)
+    if (message.driverEvents.length > 0) await readBackParcels(message)
+    const { set, rejects, live } = pipeline.process(message)
     // storage and the live map are two outputs of the pipeline: a position is shown as soon as it
     // is accepted; a milestone, which people act on, only once it is committed
-    publishPositions(bus, set)
+    const positions = positionsOf(live)
+    if (positions.length > 0) {
+      events.emit('positions', positions)
+      bus.publish({ kind: 'positions', positions })
+    }
     const { refusedRows } = await commits.add(set)
     return refusedRows === 0 ? rejects : [...rejects, rejection('db_rejected', `${refusedRows} row(s) of this message were refused by the database and kept in ingest_rejects`)]
   })
   app.addHook('onClose', async () => {
+    closing = true
     // the broker has drained already; anything still here came from the API and is not acknowledged
     commits.abandon()
   })
-}, { name: 'trackstream-pipeline', dependencies: ['trackstream-state', 'trackstream-metrics'] })
+}, { name: 'trackstream-pipeline', dependencies: ['trackstream-engine', 'trackstream-metrics'] })
 
-function publishPositions (bus: LiveBus, set: WriteSet): void {
-  if (set.fixes.length === 0) return
-  const positions = set.fixes.filter((item) => !item.late).map(({ fix, vehicleId }) => ({
+function positionsOf (fixes: readonly StoredFix[]): LivePosition[] {
+  return fixes.map(({ fix, vehicleId }) => ({
     deviceId: fix.deviceId,
     vehicleId,
     lat: fix.lat,
@@ -112,11 +147,6 @@ function publishPositions (bus: LiveBus, set: WriteSet): void {
     heading: fix.heading ?? null,
     time: fix.time
   }))
-  if (positions.length > 0) bus.publish({ kind: 'positions', positions })
-}
-
-function publishMilestones (bus: LiveBus, set: WriteSet): void {
-  if (set.milestones.length > 0) bus.publish({ kind: 'milestones', milestones: set.milestones })
 }
 
 /** A row the database refused, kept in ingest_rejects as JSON so it can be inspected and replayed. */

@@ -6,21 +6,21 @@ import { insertVisits } from '../db/queries/rfid-visits.js'
  * from reads that are already durable, so a crash loses at most the visits not yet stored.
  */
 export default fp(async (app) => {
-  const { tagVisits } = app
+  const { engine } = app
   const flush = async (): Promise<void> => {
-    const rows = tagVisits.drain(app.now())
+    const rows = engine.endVisits(app.now())
     if (rows.length === 0) return
     try {
       await insertVisits(app.db.sql, rows)
     } catch (error) {
-      tagVisits.requeue(rows)
+      engine.requeueVisits(rows)
       app.log.debug({ reason: (error as Error).message }, 'could not store RFID visits; will retry')
     }
   }
-  const timer = setInterval(() => { void flush() }, Math.max(500, tagVisits.windowMs)).unref()
+  const timer = setInterval(() => { void flush() }, Math.max(500, engine.store.visits.windowMs)).unref()
   app.decorate('flushVisits', flush)
   app.addHook('onClose', async () => { clearInterval(timer) })
-}, { name: 'trackstream-rfid-visits', dependencies: ['trackstream-state', 'trackstream-db'] })
+}, { name: 'trackstream-rfid-visits', dependencies: ['trackstream-engine', 'trackstream-db'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -22,7 +22,7 @@ export interface WebhooksPluginOptions {
  */
 export default fp<WebhooksPluginOptions>(async (app, { pollMs, timeoutMs, retryBaseMs, concurrency }) => {
   const dispatcher = new Dispatcher({ sql: app.db.sql, now: app.now, log: app.log, pollMs, timeoutMs, retryBaseMs, concurrency })
-  const unsubscribe = app.bus.subscribe((event) => { if (event.kind === 'milestones') dispatcher.wake() })
+  const unsubscribe = app.events.on('committed', () => { dispatcher.wake() })
   app.decorate('webhooks', { wake: () => { dispatcher.wake() } })
   app.addHook('onReady', async () => { dispatcher.start() })
   app.addHook('onClose', async () => {

@@ -3,11 +3,9 @@ import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
 import { insertContainer } from '../db/queries/containers.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import { moveItem } from '../pipeline/custody-moves.js'
-import { emptyWriteSet, type WriteSet } from '../pipeline/write-set.js'
-import type { ContainerKind, ContainerRecord } from '../state/registry.js'
 import { containerRef, parcelRef, vehicleRef, type CarrierRef, type ItemRef } from '../tracking/custody.js'
 import { dateTime, idParams, idSchema, listOf, nullableString, ops } from './schemas.js'
+import { emptyWriteSet, type ContainerKind, type ContainerRecord, type WriteSet } from '../model.js'
 
 const CONTAINER_KINDS: ContainerKind[] = ['tote', 'bag', 'pallet', 'uld', 'container']
 
@@ -48,13 +46,14 @@ interface MoveBody {
  * or from another system; dock-door readers do the same from tag reads (PUT /api/readers/{id}/vehicle).
  */
 const custody: FastifyPluginAsync = async (app) => {
-  const { registry } = app
+  const { engine } = app
+  const { config, custody: aboard } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   const view = (container: ContainerRecord) => ({
     ...container,
-    carriers: registry.custody.carriersOf(containerRef(container.id)),
-    contents: registry.custody.itemsIn(containerRef(container.id))
+    carriers: aboard.carriersOf(containerRef(container.id)),
+    contents: aboard.itemsIn(containerRef(container.id))
   })
 
   app.post<{ Body: { id: string, kind: ContainerKind, name?: string, epc?: string, sscc?: string } }>('/api/containers', {
@@ -88,18 +87,18 @@ const custody: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('container with this id or tag', id)
       throw error
     }
-    registry.putContainer(container)
+    engine.putContainer(container)
     return await reply.code(201).send(view(container))
   })
 
   app.get('/api/containers', {
     schema: { tags: ['custody'], summary: 'All containers, with where each rides and what is in it', ...ops, response: { 200: listOf(containerSchema) } }
-  }, async () => ({ items: [...registry.containers.values()].map(view) }))
+  }, async () => ({ items: [...config.containers()].map(view) }))
 
   app.get<{ Params: { id: string } }>('/api/containers/:id', {
     schema: { tags: ['custody'], summary: 'One container', ...ops, params: idParams, response: { 200: containerSchema } }
   }, async (request) => {
-    const container = registry.containers.get(request.params.id)
+    const container = config.container(request.params.id)
     if (container === undefined) throw new Errors.NotFound('container', request.params.id)
     return view(container)
   })
@@ -140,15 +139,16 @@ const custody: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { items, into, stationId = null } = request.body
-    if (stationId !== null && !registry.stations.has(stationId)) throw new Errors.UnknownReference('station', stationId)
+    if (stationId !== null && config.station(stationId) === undefined) throw new Errors.UnknownReference('station', stationId)
     const carrier = carrierOf(into)
-    const refs = items.map(itemOf)
+    const refs: ItemRef[] = []
+    for (const item of items) refs.push(await itemOf(item))
     const time = request.body.time === undefined ? app.now() : Date.parse(request.body.time)
     const set: WriteSet = emptyWriteSet()
     const moved: string[] = []
     const refused: Array<{ item: string, why: string }> = []
     for (const ref of refs) {
-      const result = moveItem(registry, app.deviceState, ref, carrier, { time, source: 'api', deviceId: null, stationId })
+      const result = engine.move(ref, carrier, { time, source: 'api', deviceId: null, stationId })
       if (!result.outcome.ok) {
         refused.push({ item: ref, why: result.outcome.why })
         continue
@@ -190,37 +190,34 @@ const custody: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const vehicleId = request.params.id
-    if (!registry.vehicles.has(vehicleId)) throw new Errors.NotFound('vehicle', vehicleId)
-    const ref = vehicleRef(vehicleId)
+    if (config.vehicle(vehicleId) === undefined) throw new Errors.NotFound('vehicle', vehicleId)
     return {
-      items: registry.custody.itemsIn(ref),
-      parcels: registry.custody.parcelsIn(ref).flatMap((id) => {
-        const parcel = registry.parcels.get(id)
-        if (parcel === undefined) return []
-        return [{ id, trackingNumber: parcel.trackingNumber, status: parcel.status, via: registry.custody.containersOf(parcelRef(id)) }]
-      })
+      items: aboard.itemsIn(vehicleRef(vehicleId)),
+      parcels: engine.store.parcelsAboard(vehicleId).map((parcel) => ({
+        id: parcel.id, trackingNumber: parcel.trackingNumber, status: parcel.status, via: aboard.containersOf(parcelRef(parcel.id))
+      }))
     }
   })
 
-  function itemOf (item: { parcel?: string, container?: string }): ItemRef {
+  async function itemOf (item: { parcel?: string, container?: string }): Promise<ItemRef> {
     if (item.parcel !== undefined) {
-      const parcel = registry.findParcel(item.parcel)
+      const parcel = await app.findParcel(item.parcel)
       if (parcel === undefined) throw new Errors.UnknownReference('parcel', item.parcel)
       return parcelRef(parcel.id)
     }
     const id = item.container ?? ''
-    if (!registry.containers.has(id)) throw new Errors.UnknownReference('container', id)
+    if (config.container(id) === undefined) throw new Errors.UnknownReference('container', id)
     return containerRef(id)
   }
 
   function carrierOf (into: MoveBody['into']): CarrierRef | null {
     if (into === null) return null
     if (into.vehicle !== undefined) {
-      if (!registry.vehicles.has(into.vehicle)) throw new Errors.UnknownReference('vehicle', into.vehicle)
+      if (config.vehicle(into.vehicle) === undefined) throw new Errors.UnknownReference('vehicle', into.vehicle)
       return vehicleRef(into.vehicle)
     }
     const id = into.container ?? ''
-    if (!registry.containers.has(id)) throw new Errors.UnknownReference('container', id)
+    if (config.container(id) === undefined) throw new Errors.UnknownReference('container', id)
     return containerRef(id)
   }
 }

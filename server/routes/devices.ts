@@ -11,8 +11,8 @@ import { selectTrack } from '../db/queries/positions.js'
 import { selectRejects } from '../db/queries/rejects.js'
 import { isDatabaseUnavailable, isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import type { DeviceKind, DeviceRecord } from '../state/registry.js'
 import { dateTime, idParams, listOf, nullableNumber, nullableString, ops } from './schemas.js'
+import type { DeviceKind, DeviceRecord } from '../model.js'
 
 const rejectCounts = {
   type: 'object',
@@ -97,7 +97,8 @@ const positionSchema = {
 } as const
 
 const devices: FastifyPluginAsync = async (app) => {
-  const { registry, stats } = app
+  const { engine, stats } = app
+  const { config } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   const view = ({ secretHash: _secretHash, ...device }: DeviceRecord, health: StoredHealth[] | null = []) => {
@@ -119,7 +120,7 @@ const devices: FastifyPluginAsync = async (app) => {
     }
   }
   const find = (id: string): DeviceRecord => {
-    const device = registry.devices.get(id)
+    const device = config.device(id)
     if (device === undefined) throw new Errors.NotFound('device', id)
     return device
   }
@@ -157,7 +158,7 @@ const devices: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('device (or network server for that scope)', scope ?? id)
       throw error
     }
-    registry.putDevice(device)
+    engine.putDevice(device)
     stats.forgetUnknown(device.id)
     return await reply.code(201).send({ ...view(device), secret })
   })
@@ -180,7 +181,7 @@ const devices: FastifyPluginAsync = async (app) => {
 
   app.get('/api/devices', {
     schema: { tags: ['devices'], summary: 'All devices, with their status and health', ...ops, response: { 200: listOf(deviceSchema) } }
-  }, async () => ({ items: await views([...registry.devices.values()]) }))
+  }, async () => ({ items: await views([...config.devices()]) }))
 
   app.get('/api/devices/unknown', {
     schema: {
@@ -229,7 +230,7 @@ const devices: FastifyPluginAsync = async (app) => {
     if (request.body.format !== undefined) checkShape(existing.kind, request.body.format, existing.scope)
     const device = await updateDevice(app.db.sql, request.params.id, request.body)
     if (device === undefined) throw new Errors.NotFound('device', request.params.id)
-    registry.putDevice(device)
+    engine.putDevice(device)
     if (device.disabled) app.gateway.disconnect(device.id)
     return view(device)
   })
@@ -247,7 +248,7 @@ const devices: FastifyPluginAsync = async (app) => {
     const secret = generateSecret()
     const device = await updateDevice(app.db.sql, request.params.id, { secretHash: hashSecret(secret) })
     if (device === undefined) throw new Errors.NotFound('device', request.params.id)
-    registry.putDevice(device)
+    engine.putDevice(device)
     app.gateway.disconnect(device.id)
     return { ...view(device), secret }
   })

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { EXCEPTION_KINDS, selectExceptions, type ExceptionKind } from '../db/queries/exceptions.js'
-import { vehiclePosition } from '../pipeline/custody-moves.js'
+import { selectExceptions } from '../db/queries/exceptions.js'
+import { EXCEPTION_KINDS, type ExceptionKind } from '../model.js'
 import { parcelRef } from '../tracking/custody.js'
 import { dateTime, nullableString, ops } from './schemas.js'
 
 const place = { type: ['object', 'null'], properties: { lat: { type: 'number' }, lon: { type: 'number' }, time: dateTime, source: { type: 'string' } } } as const
 
 const exceptions: FastifyPluginAsync = async (app) => {
-  const { registry, deviceState } = app
+  const { store } = app.engine
   app.addHook('onRequest', app.requireOps)
 
   app.get<{ Querystring: { state: 'open' | 'all', kind?: ExceptionKind, limit: number } }>('/api/exceptions', {
@@ -57,8 +57,8 @@ const exceptions: FastifyPluginAsync = async (app) => {
     const rows = await selectExceptions(app.db.sql, { open: request.query.state === 'open', kind: request.query.kind, limit: request.query.limit })
     return {
       items: rows.map((row) => {
-        const vehicleId = row.vehicleId ?? (row.parcel === null ? null : registry.custody.vehicleOf(parcelRef(row.parcel.id)))
-        const live = vehiclePosition(registry, deviceState, vehicleId)
+        const vehicleId = row.vehicleId ?? (row.parcel === null ? null : store.custody.vehicleOf(parcelRef(row.parcel.id)))
+        const live = store.vehiclePosition(vehicleId)
         const m = row.lastMilestone
         return {
           ...row,

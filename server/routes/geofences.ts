@@ -2,9 +2,10 @@ import type { FastifyPluginAsync } from 'fastify'
 import { deleteGeofence, insertGeofence } from '../db/queries/geofences.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import { DEFAULT_MILESTONES, type GeofenceKind, type GeofenceRecord } from '../state/geofences.js'
+import { DEFAULT_MILESTONES } from '../engine/geofences.js'
 import type { MilestoneCode } from '../tracking/milestones.js'
 import { dateTime, idParams, idSchema, latSchema, listOf, lonSchema, milestoneCode, nullableString, ops } from './schemas.js'
+import type { GeofenceKind, GeofenceRecord } from '../model.js'
 
 const KINDS: GeofenceKind[] = ['station', 'customs', 'delivery_area', 'other']
 const position = { type: 'array', minItems: 2, maxItems: 2, items: [lonSchema, latSchema] } as const
@@ -51,7 +52,8 @@ interface GeofenceBody {
 }
 
 const geofences: FastifyPluginAsync = async (app) => {
-  const { registry, geofences: store } = app
+  const { engine } = app
+  const { config, fences } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   app.post<{ Body: GeofenceBody }>('/api/geofences', {
@@ -78,7 +80,7 @@ const geofences: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const { id, name, kind, shape, stationId = null } = request.body
-    if (stationId !== null && !registry.stations.has(stationId)) throw new Errors.UnknownReference('station', stationId)
+    if (stationId !== null && config.station(stationId) === undefined) throw new Errors.UnknownReference('station', stationId)
     const defaults = DEFAULT_MILESTONES[kind]
     let fence: GeofenceRecord
     try {
@@ -95,19 +97,19 @@ const geofences: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('geofence', id)
       throw error
     }
-    store.put(fence)
+    engine.putFence(fence)
     return await reply.code(201).send(fence)
   })
 
   app.get('/api/geofences', {
     schema: { tags: ['places'], summary: 'All geofences', ...ops, response: { 200: listOf(geofenceSchema) } }
-  }, async () => ({ items: [...store.fences.values()].sort((a, b) => a.id.localeCompare(b.id)) }))
+  }, async () => ({ items: [...fences.fences()].sort((a, b) => a.id.localeCompare(b.id)) }))
 
   app.delete<{ Params: { id: string } }>('/api/geofences/:id', {
     schema: { tags: ['places'], summary: 'Remove a geofence', ...ops, params: idParams, response: { 204: { type: 'null' } } }
   }, async (request, reply) => {
     if (!await deleteGeofence(app.db.sql, request.params.id)) throw new Errors.NotFound('geofence', request.params.id)
-    store.remove(request.params.id)
+    engine.removeFence(request.params.id)
     return await reply.code(204).send()
   })
 }

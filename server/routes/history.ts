@@ -49,7 +49,7 @@ const historySchema = {
 
 /** The ops desk's replay: where a vehicle drove over a time range, and what happened to parcels on it. */
 const historyRoutes: FastifyPluginAsync = async (app) => {
-  const { registry } = app
+  const { config } = app.engine.store
   app.addHook('onRequest', app.requireOps)
 
   app.get<{ Params: { id: string }, Querystring: { from?: string, to?: string } }>('/api/vehicles/:id/history', {
@@ -62,7 +62,7 @@ const historyRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: historySchema }
     }
   }, async (request) => {
-    const vehicle = registry.vehicles.get(request.params.id)
+    const vehicle = config.vehicle(request.params.id)
     if (vehicle === undefined) throw new Errors.NotFound('vehicle', request.params.id)
     const to = request.query.to === undefined ? app.now() : Date.parse(request.query.to)
     const from = request.query.from === undefined ? to - DEFAULT_RANGE_MS : Date.parse(request.query.from)

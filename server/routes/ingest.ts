@@ -6,7 +6,7 @@ import type { IngestMessage } from '../../gateway/ingest-message.js'
 import type { Rejection, RejectReason } from '../../gateway/rejects.js'
 import { verifySecret } from '../../gateway/secrets.js'
 import { Errors } from '../errors.js'
-import type { DeviceRecord } from '../state/registry.js'
+import type { DeviceRecord } from '../model.js'
 
 const summarySchema = {
   type: 'object',
@@ -31,7 +31,8 @@ declare module 'fastify' {
  * commit, so a 200 means stored.
  */
 const ingest: FastifyPluginAsync = async (app) => {
-  const { registry, stats } = app
+  const { engine, stats } = app
+  const { config } = engine.store
   // decoders take the raw bytes: the payload is kept as received when it is refused
   app.removeContentTypeParser(['application/json', 'text/plain'])
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
@@ -53,7 +54,7 @@ const ingest: FastifyPluginAsync = async (app) => {
   const deviceAuth = (formats: readonly DeviceFormat[]): onRequestAsyncHookHandler => async (request, reply) => {
     const [id, secret] = basicCredentials(request.headers.authorization)
     if (id === undefined || secret === undefined) return await refuse(reply, null, 'missing_credentials', request.ip)
-    const found = registry.devices.get(id)
+    const found = config.device(id)
     let reason: RejectReason | undefined
     if (found === undefined) reason = 'unknown_device'
     else if (!verifySecret(secret, found.secretHash)) reason = 'bad_secret'
@@ -150,7 +151,7 @@ const ingest: FastifyPluginAsync = async (app) => {
       const payload = isJson ? body : Buffer.from(query !== '' ? query : body.toString('utf8'))
       const decoded = (isJson ? decodeOsmAndJson : decodeOsmAndQuery)(payload, { deviceId: '', topic: null, receivedAt })
       const id = decoded.fixes[0]?.deviceId ?? osmandId(payload, isJson)
-      const found = id === undefined ? undefined : registry.devices.get(id)
+      const found = id === undefined ? undefined : config.device(id)
       if (id === undefined) return await refuse(reply, null, 'missing_device_id', request.ip)
       if (found === undefined) return await refuse(reply, id, 'unknown_device', request.ip)
       if (found.disabled) return await refuse(reply, id, 'device_disabled', request.ip)

@@ -1,22 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { insertParcel, selectParcels } from '../db/queries/parcels.js'
+import { insertParcel, selectParcelByIdOrNumber, selectParcels } from '../db/queries/parcels.js'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
 import { isUniqueViolation, withTransaction } from '../db/sql.js'
 import { insertOutbox } from '../db/queries/insert-outbox.js'
 import { Errors } from '../errors.js'
-import type { Destination, ParcelRecord } from '../state/registry.js'
 import { ATTEMPT_REASONS, MILESTONE_CODES, MILESTONES, subtagOf, type MilestoneCode, type MilestoneDetail } from '../tracking/milestones.js'
 import { parcelRef } from '../tracking/custody.js'
-import { moveItem, record, vehiclePosition } from '../pipeline/custody-moves.js'
 import { ATTEMPT_REASON_CODES, type AttemptReason } from '../../proto/types.js'
 import { driverEventJsonSchema } from '../../proto/json-schema.js'
-import { emptyWriteSet } from '../pipeline/write-set.js'
 import {
   countrySchema, dateTime, idParams, idSchema, latSchema, listOf, lonSchema, milestoneCode, nullableNumber,
   nullableString, ops
 } from './schemas.js'
+import { emptyWriteSet, type ActiveParcel, type Destination, type ParcelRecord } from '../model.js'
 
 const destinationSchema = {
   type: 'object',
@@ -137,7 +135,8 @@ interface MilestoneBody {
 }
 
 const parcels: FastifyPluginAsync = async (app) => {
-  const { registry } = app
+  const { engine } = app
+  const { custody } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   const view = (parcel: ParcelRecord, request: FastifyRequest) => ({
@@ -149,16 +148,24 @@ const parcels: FastifyPluginAsync = async (app) => {
 
   /** A parcel on a vehicle is where the vehicle is. */
   const whereIs = (parcelId: string) => {
-    const vehicleId = registry.custody.vehicleOf(parcelRef(parcelId))
-    const position = vehiclePosition(registry, app.deviceState, vehicleId)
+    const vehicleId = custody.vehicleOf(parcelRef(parcelId))
+    const position = engine.store.vehiclePosition(vehicleId)
     return {
-      aboard: vehicleId === null ? null : { vehicleId, via: registry.custody.containersOf(parcelRef(parcelId)) },
+      aboard: vehicleId === null ? null : { vehicleId, via: custody.containersOf(parcelRef(parcelId)) },
       position: position === undefined ? null : { lat: position.lat, lon: position.lon, time: new Date(position.time).toISOString(), source: 'vehicle' }
     }
   }
 
-  const find = (idOrTrackingNumber: string): ParcelRecord => {
-    const parcel = registry.findParcel(idOrTrackingNumber)
+  /** From the database by id or tracking number: ops paste either, and most parcels are history. */
+  const read = async (idOrTrackingNumber: string): Promise<ParcelRecord> => {
+    const parcel = await selectParcelByIdOrNumber(app.db.sql, idOrTrackingNumber)
+    if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
+    return parcel
+  }
+
+  /** As the engine holds it, for a command: on its way, or read back for a late word. */
+  const find = async (idOrTrackingNumber: string): Promise<ActiveParcel> => {
+    const parcel = await app.findParcel(idOrTrackingNumber)
     if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
     return parcel
   }
@@ -273,7 +280,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('parcel with this tracking number or EPC', trackingNumber)
       throw error
     }
-    registry.putParcel(parcel)
+    engine.admit(parcel)
     return await reply.code(201).send(view(parcel, request))
   })
 
@@ -316,11 +323,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       params: idParams,
       response: { 200: parcelSchema }
     }
-  }, async (request) => {
-    const [parcel] = await selectParcels(app.db.sql, { id: find(request.params.id).id, limit: 1 })
-    if (parcel === undefined) throw new Errors.NotFound('parcel', request.params.id)
-    return view(parcel, request)
-  })
+  }, async (request) => view(await read(request.params.id), request))
 
   app.get<{ Params: { id: string } }>('/api/parcels/:id/timeline', {
     schema: {
@@ -331,7 +334,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 200: listOf(timelineSchema) }
     }
   }, async (request) => ({
-    items: (await selectTimeline(app.db.sql, find(request.params.id).id)).map((entry) => ({
+    items: (await selectTimeline(app.db.sql, (await read(request.params.id)).id)).map((entry) => ({
       ...entry,
       tag: MILESTONES[entry.code].tag,
       subtag: subtagOf(entry.code, entry.detail)
@@ -370,9 +373,9 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 201: { type: 'object', properties: { status: { type: 'string' }, statusAt: dateTime } } }
     }
   }, async (request, reply) => {
-    const parcel = find(request.params.id)
+    const parcel = await find(request.params.id)
     const { code, stationId = null, note = null, lat, lon, reason, proof, cod, recipient } = request.body
-    const station = stationId === null ? undefined : registry.stations.get(stationId)
+    const station = stationId === null ? undefined : engine.store.config.station(stationId)
     if (stationId !== null && station === undefined) throw new Errors.UnknownReference('station', stationId)
     if (cod !== undefined && parcel.codCurrency !== null && cod.currency !== parcel.codCurrency) {
       throw new Errors.BadShape(`cash on delivery for ${parcel.trackingNumber} is in ${parcel.codCurrency}, not ${cod.currency}`)
@@ -380,12 +383,10 @@ const parcels: FastifyPluginAsync = async (app) => {
     const time = request.body.time === undefined ? app.now() : Date.parse(request.body.time)
     const context = { time, source: 'api' as const, deviceId: null, stationId, note }
     const detail: MilestoneDetail = { ...(reason === undefined ? {} : { reason }), ...(proof === undefined ? {} : { proof }), ...(cod === undefined ? {} : { cod }), ...(recipient === undefined ? {} : { recipient }) }
-    const vehicleId = registry.custody.vehicleOf(parcelRef(parcel.id))
-    const milestones = record(registry, app.deviceState, parcel.id, code, vehicleId, context, Object.keys(detail).length === 0 ? null : detail,
+    const effects = engine.recordMilestone(parcel, code, context, Object.keys(detail).length === 0 ? null : detail,
       lat !== undefined && lon !== undefined ? { lat, lon } : station)
-    const custody = MILESTONES[code].final ? moveItem(registry, app.deviceState, parcelRef(parcel.id), null, context).custody : []
-    await app.record({ ...emptyWriteSet(), milestones, custody }, 'the milestone')
-    return await reply.code(201).send({ status: parcel.status, statusAt: parcel.statusAt })
+    await app.record({ ...emptyWriteSet(), ...effects }, 'the milestone')
+    return await reply.code(201).send({ status: parcel.status, statusAt: new Date(parcel.statusAt) })
   })
 }
 

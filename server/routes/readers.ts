@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { selectParcelByIdOrNumber } from '../db/queries/parcels.js'
 import { mountReader, selectReaders, updateReaderVehicle, upsertReader } from '../db/queries/readers.js'
 import { selectVisits } from '../db/queries/rfid-visits.js'
 import { Errors } from '../errors.js'
-import type { AntennaMapping } from '../state/registry.js'
 import type { ScanMilestoneCode } from '../tracking/milestones.js'
 import { dateTime, idParams, idSchema, listOf, nullableString, ops, scanMilestoneCode } from './schemas.js'
+import type { AntennaMapping } from '../model.js'
 
 const readerSchema = {
   type: 'object',
@@ -31,7 +32,8 @@ interface ReaderBody {
 }
 
 const readers: FastifyPluginAsync = async (app) => {
-  const { registry } = app
+  const { engine } = app
+  const { config } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   app.put<{ Params: { id: string }, Body: ReaderBody }>('/api/readers/:id', {
@@ -70,17 +72,17 @@ const readers: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const deviceId = request.params.id
-    const device = registry.devices.get(deviceId)
+    const device = config.device(deviceId)
     if (device === undefined) throw new Errors.UnknownReference('device', deviceId)
     if (device.kind !== 'reader') throw new Errors.WrongKind(deviceId, 'reader')
     const { stationId, milestone, name = null } = request.body
     const antennas: AntennaMapping[] = (request.body.antennas ?? []).map((a) => ({ port: a.port, milestone: a.milestone, stationId: a.stationId ?? null, ...(a.side === undefined ? {} : { side: a.side }) }))
     for (const id of [stationId, ...antennas.map((a) => a.stationId)]) {
-      if (id !== null && !registry.stations.has(id)) throw new Errors.UnknownReference('station', id)
+      if (id !== null && config.station(id) === undefined) throw new Errors.UnknownReference('station', id)
     }
     if (new Set(antennas.map((a) => a.port)).size !== antennas.length) throw new Errors.BadShape('each antenna port may be listed once')
-    const reader = await upsertReader(app.db.sql, { deviceId, stationId, milestone, name, antennas, vehicleId: registry.readers.get(deviceId)?.vehicleId ?? null })
-    registry.putReader(reader)
+    const reader = await upsertReader(app.db.sql, { deviceId, stationId, milestone, name, antennas, vehicleId: config.reader(deviceId)?.vehicleId ?? null })
+    engine.putReader(reader)
     return reader
   })
 
@@ -104,15 +106,15 @@ const readers: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { vehicleId, mounted = false } = request.body
-    if (vehicleId !== null && !registry.vehicles.has(vehicleId)) throw new Errors.UnknownReference('vehicle', vehicleId)
-    const device = registry.devices.get(request.params.id)
+    if (vehicleId !== null && config.vehicle(vehicleId) === undefined) throw new Errors.UnknownReference('vehicle', vehicleId)
+    const device = config.device(request.params.id)
     if (mounted && device?.kind !== 'reader') throw device === undefined ? new Errors.UnknownReference('device', request.params.id) : new Errors.WrongKind(request.params.id, 'reader')
     if (mounted && vehicleId === null) throw new Errors.BadShape('a mounted reader needs its vehicle')
     const reader = mounted && vehicleId !== null
       ? await mountReader(app.db.sql, request.params.id, vehicleId)
       : await updateReaderVehicle(app.db.sql, request.params.id, vehicleId)
     if (reader === undefined) throw new Errors.NotFound('reader', request.params.id)
-    registry.putReader(reader)
+    engine.putReader(reader)
     return reader
   })
 
@@ -149,7 +151,7 @@ const readers: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { readerId, parcel, limit } = request.query
-    const parcelId = parcel === undefined ? undefined : registry.findParcel(parcel)?.id
+    const parcelId = parcel === undefined ? undefined : (engine.find(parcel) ?? await selectParcelByIdOrNumber(app.db.sql, parcel))?.id
     if (parcel !== undefined && parcelId === undefined) throw new Errors.NotFound('parcel', parcel)
     return { items: await selectVisits(app.db.sql, { readerId, parcelId, limit }) }
   })

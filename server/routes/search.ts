@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { vehiclePosition } from '../pipeline/custody-moves.js'
-import type { Registry } from '../state/registry.js'
+import { searchParcels } from '../db/queries/search-parcels.js'
 import { containerRef, parcelRef, type ItemRef } from '../tracking/custody.js'
 import { search, type Match, type Subject } from '../tracking/search.js'
 import { ops } from './schemas.js'
@@ -20,29 +19,29 @@ const resultSchema = {
   }
 } as const
 
-/** Every registry entry, lazily: the registry holds all of them, so no SQL is needed. */
-function * subjects (registry: Registry): Generator<Subject> {
-  for (const record of registry.parcels.values()) yield { kind: 'parcel', record }
-  for (const record of registry.vehicles.values()) yield { kind: 'vehicle', record }
-  for (const record of registry.containers.values()) yield { kind: 'container', record }
-  for (const record of registry.devices.values()) yield { kind: 'device', record }
-}
-
-/** The ops search box: one field for tracking numbers, EPCs, vehicles, plates and devices. */
+/** The ops search box: one field for tracking numbers, EPCs, SSCCs, vehicles, plates and devices. */
 const searchRoutes: FastifyPluginAsync = async (app) => {
-  const { registry, deviceState } = app
+  const { store } = app.engine
+  const { config, custody } = store
   app.addHook('onRequest', app.requireOps)
 
+  /** Vehicles, containers and devices: the configuration, which the engine holds whole. */
+  function * configured (): Generator<Subject> {
+    for (const record of config.vehicles()) yield { kind: 'vehicle', record }
+    for (const record of config.containers()) yield { kind: 'container', record }
+    for (const record of config.devices()) yield { kind: 'device', record }
+  }
+
   /** An item is where the vehicle it rides is, as GET /api/parcels/{id} says; one source of positions for all four kinds, so a parcel and its van always agree. */
-  const whereItemIs = (item: ItemRef) => vehiclePosition(registry, deviceState, registry.custody.vehicleOf(item))
+  const whereItemIs = (item: ItemRef) => store.vehiclePosition(custody.vehicleOf(item))
 
   const positionOf = ({ subject }: Match): { lat: number, lon: number } | null => {
     const position = (() => {
       switch (subject.kind) {
         case 'parcel': return whereItemIs(parcelRef(subject.record.id))
         case 'container': return whereItemIs(containerRef(subject.record.id))
-        case 'vehicle': return vehiclePosition(registry, deviceState, subject.record.id)
-        case 'device': return deviceState.positionOf(subject.record.id)
+        case 'vehicle': return store.vehiclePosition(subject.record.id)
+        case 'device': return store.devices.positionOf(subject.record.id)
       }
     })()
     return position === undefined ? null : { lat: position.lat, lon: position.lon }
@@ -51,8 +50,8 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { q: string, limit: number } }>('/api/search', {
     schema: {
       tags: ['parcels'],
-      summary: 'Find parcels (tracking number, EPC), vehicles (id, name, plate), devices (id, name) and containers (id, EPC)',
-      description: 'Case-insensitive. Exact matches come first, then prefix matches; within each, parcels, vehicles, containers, devices.',
+      summary: 'Find parcels (tracking number, EPC, SSCC), vehicles (id, name, plate), devices (id, name) and containers (id, EPC, SSCC)',
+      description: 'Case-insensitive. Exact matches come first, then prefix matches; within each, parcels, vehicles, containers, devices, the closest completion first. Parcels, however many, are found through database indexes.',
       ...ops,
       querystring: {
         type: 'object',
@@ -64,15 +63,20 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
       },
       response: { 200: { type: 'object', properties: { items: { type: 'array', items: resultSchema } } } }
     }
-  }, async (request) => ({
-    items: search(subjects(registry), request.query.q, request.query.limit).map((match) => ({
-      kind: match.kind,
-      id: match.id,
-      label: match.label,
-      detail: match.detail,
-      position: positionOf(match)
-    }))
-  }))
+  }, async (request) => {
+    const { q, limit } = request.query
+    const parcels = await searchParcels(app.db.sql, q.trim().toLowerCase(), limit)
+    const subjects = [...parcels.map((record): Subject => ({ kind: 'parcel', record })), ...configured()]
+    return {
+      items: search(subjects, q, limit).map((match) => ({
+        kind: match.kind,
+        id: match.id,
+        label: match.label,
+        detail: match.detail,
+        position: positionOf(match)
+      }))
+    }
+  })
 }
 
 export default searchRoutes

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from 'fastify'
 import { insertStation, selectStations } from '../db/queries/stations.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import type { StationRecord } from '../state/registry.js'
 import { countrySchema, dateTime, idSchema, latSchema, listOf, lonSchema, nullableString, ops } from './schemas.js'
+import type { StationRecord } from '../model.js'
 
 export const STATION_KINDS = ['warehouse', 'sort_centre', 'hub', 'depot', 'customs', 'airport', 'port', 'pickup_point'] as const
 
@@ -60,7 +60,7 @@ const stations: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('station', request.body.id)
       throw error
     }
-    app.registry.putStation(station)
+    app.engine.putStation(station)
     return await reply.code(201).send(station)
   })
 

@@ -2,11 +2,12 @@ import type { FastifyPluginAsync } from 'fastify'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { Errors } from '../errors.js'
 import { sendOrClose } from '../live/bounded-send.js'
-import { VanFeed } from '../live/van-feed.js'
-import type { ParcelRecord } from '../state/registry.js'
+import { VanFeed, type VanParcel } from '../live/van-feed.js'
 import { PublicViewCache } from '../tracking/public-cache.js'
-import { deliveredPoint, destinationPoint, publicMilestones, toPublicTracking } from '../tracking/public-view.js'
+import { deliveredPoint, destinationPoint, publicMilestones, toPublicTracking, type PublicParcel, type PublicTracking } from '../tracking/public-view.js'
 import type { PublicVan } from '../tracking/van-view.js'
+import { selectPublicParcel } from '../db/queries/parcels.js'
+import { LruMap } from '../util/lru.js'
 
 const publicMilestoneSchema = {
   type: 'object',
@@ -57,10 +58,13 @@ export const publicTrackingSchema = {
   }
 } as const
 
-/** The cached view with the van of this moment added: the van moves far more often than a milestone comes. */
-function withVan (view: string, van: PublicVan | null): string {
-  return `${view.slice(0, view.lastIndexOf('}'))},"van":${JSON.stringify(van)}}`
+/** The cached view with the ETA and the van of this moment added: both move far more often than a milestone comes. */
+function withLive (view: string, eta: PublicTracking['eta'], van: PublicVan | null): string {
+  return `${view.slice(0, view.lastIndexOf('}'))},"eta":${JSON.stringify(eta)},"van":${JSON.stringify(van)}}`
 }
+
+/** Tracking links read recently, each with what its view shows of the parcel itself, which never changes. */
+const LINKS_CACHED = 50_000
 
 const tokenParams = {
   type: 'object',
@@ -70,20 +74,32 @@ const tokenParams = {
 
 /** What the buyer's tracking link opens: public, keyed only by the unguessable token. */
 const track: FastifyPluginAsync = async (app) => {
-  const { registry, hub } = app
-  const vans = new VanFeed(app.bus, registry, app.deviceState)
+  const { engine, hub } = app
+  const { store } = engine
+  const vans = new VanFeed(app.bus, store)
+  const links = new LruMap<string, PublicParcel>(LINKS_CACHED)
 
-  const find = (token: string): ParcelRecord => {
-    const parcel = registry.parcelOfToken(token)
-    if (parcel === undefined) throw new Errors.NotFound('tracking link', token)
+  /** By the link's token: from memory if read recently, else from the database; delivered parcels are found alike. */
+  const find = async (token: string): Promise<PublicParcel | undefined> => {
+    const cached = links.get(token)
+    if (cached !== undefined) return cached
+    const parcel = await selectPublicParcel(app.db.sql, token)
+    if (parcel !== undefined) links.set(token, parcel)
     return parcel
   }
-  const snapshot = async (parcel: ParcelRecord) => toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id), app.etas.get(parcel.id))
+  const vanParcel = (parcel: PublicParcel): VanParcel => ({ id: parcel.id, destination: destinationPoint(parcel) })
+  const snapshot = async (parcel: PublicParcel) =>
+    toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id), store.parcels.get(parcel.id)?.track.recent)
+  /** Only a parcel on its way has an ETA: from its van's route, or from its lane. */
+  const etaOf = (parcel: PublicParcel): PublicTracking['eta'] => {
+    const active = store.parcels.get(parcel.id)
+    const eta = active === undefined ? undefined : engine.etas.etaOf(active, app.now())
+    return eta === undefined ? null : { time: new Date(eta.eta).toISOString(), basis: eta.basis }
+  }
   const cache = new PublicViewCache()
   // a committed milestone changes what the buyer sees; on every instance, since it comes over the bus
   const unsubscribe = app.bus.subscribe((event) => {
     if (event.kind === 'milestones') for (const milestone of event.milestones) cache.forget(milestone.parcelId)
-    if (event.kind === 'etas') for (const eta of event.etas) cache.forget(eta.parcelId)
   })
   app.addHook('onClose', async () => {
     unsubscribe()
@@ -98,9 +114,10 @@ const track: FastifyPluginAsync = async (app) => {
       response: { 200: publicTrackingSchema }
     }
   }, async (request, reply) => {
-    const parcel = find(request.params.token)
+    const parcel = await find(request.params.token)
+    if (parcel === undefined) throw new Errors.NotFound('tracking link', request.params.token)
     const view = await cache.get(parcel.id, async () => JSON.stringify(await snapshot(parcel)))
-    return await reply.type('application/json; charset=utf-8').send(withVan(view, vans.current(parcel)))
+    return await reply.type('application/json; charset=utf-8').send(withLive(view, etaOf(parcel), vans.current(vanParcel(parcel))))
   })
 
   app.get<{ Params: { token: string } }>('/ws/track/:token', {
@@ -111,20 +128,30 @@ const track: FastifyPluginAsync = async (app) => {
       params: tokenParams
     }
   }, async (socket, request) => {
-    const parcel = registry.parcelOfToken(request.params.token)
+    let parcel: PublicParcel | undefined
+    try {
+      parcel = await find(request.params.token)
+    } catch (error) {
+      request.log.warn({ err: error }, 'could not look up the tracking link')
+      socket.close(1011, 'try again')
+      return
+    }
     if (parcel === undefined) {
       socket.close(4404, 'unknown tracking link')
       return
     }
+    // the buyer may have gone while the link was looked up: nothing to watch for them
+    if (socket.readyState !== socket.OPEN) return
+    const destination = destinationPoint(parcel)
     const stop = hub.watchParcel(parcel.id, (rows) => {
       const milestones = publicMilestones(rows.map((row) => ({
         code: row.code,
         time: new Date(row.time),
-        station: row.stationId === null ? null : registry.stations.get(row.stationId) ?? null
+        station: row.stationId === null ? null : store.config.station(row.stationId) ?? null
       })))
       if (milestones.length > 0) sendOrClose(socket, JSON.stringify({ type: 'milestones', milestones }))
       const deliveredAt = deliveredPoint(rows)
-      if (deliveredAt !== null) sendOrClose(socket, JSON.stringify({ type: 'deliveredAt', deliveredAt, destinationPoint: destinationPoint(parcel) }))
+      if (deliveredAt !== null) sendOrClose(socket, JSON.stringify({ type: 'deliveredAt', deliveredAt, destinationPoint: destination }))
     }, ({ eta, basis }) => {
       sendOrClose(socket, JSON.stringify({ type: 'eta', eta: { time: new Date(eta).toISOString(), basis } }))
     })
@@ -139,11 +166,11 @@ const track: FastifyPluginAsync = async (app) => {
       if (socket.readyState !== socket.OPEN) return
       // the van is read from memory, so watching it from the moment it is read leaves no gap; each
       // van comes with the buyer's own point, which the page may not have had before that day
-      const van = vans.watch(parcel, (next) => {
-        sendOrClose(socket, JSON.stringify({ type: 'van', van: next, destinationPoint: next === null ? null : destinationPoint(parcel) }))
+      const van = vans.watch(vanParcel(parcel), (next) => {
+        sendOrClose(socket, JSON.stringify({ type: 'van', van: next, destinationPoint: next === null ? null : destination }))
       })
       stopVan = van.stop
-      socket.send(JSON.stringify({ type: 'snapshot', tracking: { ...tracking, van: van.van } }))
+      socket.send(JSON.stringify({ type: 'snapshot', tracking: { ...tracking, eta: etaOf(parcel), van: van.van } }))
     } catch (error) {
       request.log.warn({ err: error }, 'could not send the tracking snapshot')
       socket.close(1011, 'try again')

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from 'fastify'
 import { insertVehicle, selectVehicles, updateVehicleDriver } from '../db/queries/vehicles.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
-import type { Driver, VehicleRecord } from '../state/registry.js'
 import { dateTime, idParams, idSchema, listOf, nullableNumber, nullableString, ops } from './schemas.js'
+import type { Driver, VehicleRecord } from '../model.js'
 
 const vehicleSchema = {
   type: 'object',
@@ -44,7 +44,8 @@ const driverInput = {
 interface DriverInput { name: string, phone?: string }
 
 const vehicles: FastifyPluginAsync = async (app) => {
-  const { registry, hub } = app
+  const { engine, hub } = app
+  const { config } = engine.store
   app.addHook('onRequest', app.requireOps)
 
   const view = (vehicle: VehicleRecord) => {
@@ -80,7 +81,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
   }, async (request, reply) => {
     const { deviceId = null, plate = null } = request.body
     if (deviceId !== null) {
-      const device = registry.devices.get(deviceId)
+      const device = config.device(deviceId)
       if (device === undefined) throw new Errors.UnknownReference('device', deviceId)
       if (device.kind !== 'tracker') throw new Errors.WrongKind(deviceId, 'tracker')
     }
@@ -91,7 +92,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
       if (isUniqueViolation(error)) throw new Errors.AlreadyExists('vehicle or its tracker', request.body.id)
       throw error
     }
-    registry.putVehicle(vehicle)
+    engine.putVehicle(vehicle)
     return await reply.code(201).send(view(vehicle))
   })
 
@@ -102,7 +103,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string } }>('/api/vehicles/:id', {
     schema: { tags: ['vehicles'], summary: 'One vehicle: its tracker, driver and latest position', ...ops, params: idParams, response: { 200: vehicleSchema } }
   }, async (request) => {
-    const vehicle = registry.vehicles.get(request.params.id)
+    const vehicle = config.vehicle(request.params.id)
     if (vehicle === undefined) throw new Errors.NotFound('vehicle', request.params.id)
     return view(vehicle)
   })
@@ -119,7 +120,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const vehicle = await updateVehicleDriver(app.db.sql, request.params.id, driverOf(request.body.driver))
     if (vehicle === undefined) throw new Errors.NotFound('vehicle', request.params.id)
-    registry.putVehicle(vehicle)
+    engine.putVehicle(vehicle)
     return view(vehicle)
   })
 }

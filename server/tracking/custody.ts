@@ -117,6 +117,11 @@ export class Custody {
     return { ok: true, changes }
   }
 
+  /** Forgets an item that rides in nothing (a parcel whose journey ended), so history never piles up here. */
+  release (item: ItemRef): void {
+    if (this.entries.get(item)?.carrier === null) this.entries.delete(item)
+  }
+
   private detach (item: ItemRef): void {
     const carrier = this.entries.get(item)?.carrier
     if (carrier == null) return

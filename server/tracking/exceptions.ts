@@ -62,3 +62,23 @@ export function exceptionsOf (recent: readonly TrackedMilestone[], lane: string,
   }
   return raised
 }
+
+/**
+ * When an exception that does not hold at `now` would start to hold, if nothing else happens to
+ * the parcel: the earliest of its stall, its loss and its customs dwell still ahead. Undefined
+ * once the journey has ended, or when every exception already holds. Pure: the sweep keeps
+ * parcels in the order of this time and looks only at those that are due.
+ */
+export function nextExceptionAt (recent: readonly TrackedMilestone[], lane: string, now: number, stats: LaneStats, rules: ExceptionRules): number | undefined {
+  const progress = lastProgress(recent)
+  if (progress === undefined || MILESTONES[progress.code].final) return undefined
+  const { thresholdMs } = stallThresholdMs(stats, lane, progress.code, {
+    minSamples: rules.minSamples, percentile: 0.95, factor: rules.stallFactor, slaMs: rules.stallSlaMs
+  })
+  // each holds once the parcel's age is past its threshold: a millisecond after it
+  const starts = [progress.time + thresholdMs + 1, progress.time + thresholdMs * rules.lostFactor + 1]
+  if (IN_CUSTOMS.has(progress.code)) starts.push(progress.time + rules.customsSlaMs + 1)
+  let next: number | undefined
+  for (const start of starts) if (start > now && (next === undefined || start < next)) next = start
+  return next
+}

@@ -1,8 +1,7 @@
-import type { TimelineEntry } from '../db/queries/timeline.js'
-import type { ParcelRecord } from '../state/registry.js'
 import type { LatLon } from './geo.js'
 import { MILESTONES, type MilestoneCode } from './milestones.js'
 import type { PublicVan } from './van-view.js'
+import type { ParcelRecord, TimelineEntry } from '../model.js'
 
 export interface PublicMilestone {
   code: MilestoneCode
@@ -32,8 +31,11 @@ export interface PublicTracking {
   van: PublicVan | null
 }
 
-/** All of the view but the van, which moves with every fix: this part changes only with a milestone or an ETA. */
-export type PublicTrackingRecord = Omit<PublicTracking, 'van'>
+/** All of the view but the van, which moves with every fix, and the ETA, which moves with the van and the lane: this part changes only with a milestone. */
+export type PublicTrackingRecord = Omit<PublicTracking, 'van' | 'eta'>
+
+/** What the buyer's view reads of the parcel itself: what it was registered with, which never changes. */
+export type PublicParcel = Pick<ParcelRecord, 'id' | 'trackingNumber' | 'destination' | 'codAmount' | 'codCurrency'>
 
 /** The steps from which the buyer's page has a map: their van is coming, or it came. */
 const ON_THE_MAP: ReadonlySet<MilestoneCode> = new Set(['out_for_delivery', 'delivered'])
@@ -43,13 +45,13 @@ const ON_THE_MAP: ReadonlySet<MilestoneCode> = new Set(['out_for_delivery', 'del
  * device ids, vehicles, other parcels and the street address stay out; of coordinates, only the
  * buyer's own destination and delivery point.
  */
-export function toPublicTracking (parcel: ParcelRecord, timeline: readonly TimelineEntry[], eta?: { eta: number, basis: 'route' | 'lane' }): PublicTrackingRecord {
+export function toPublicTracking (parcel: PublicParcel, timeline: readonly TimelineEntry[], recent: ReadonlyArray<{ code: MilestoneCode }> = []): PublicTrackingRecord {
   const milestones = publicMilestones(timeline)
   const latest = milestones.at(-1)
   const deliveredAt = deliveredPoint(timeline)
-  // the parcel's track in memory is ahead of the timeline read from the database while a milestone
-  // commits: it is what the van shown beside this view was read from
-  const onTheMap = deliveredAt !== null || parcel.track.recent.some((step) => ON_THE_MAP.has(step.code)) || timeline.some((entry) => ON_THE_MAP.has(entry.code))
+  // the engine's track of a parcel on its way (`recent`) is ahead of the timeline read from the
+  // database while a milestone commits: it is what the van shown beside this view was read from
+  const onTheMap = deliveredAt !== null || recent.some((step) => ON_THE_MAP.has(step.code)) || timeline.some((entry) => ON_THE_MAP.has(entry.code))
   return {
     trackingNumber: parcel.trackingNumber,
     status: latest === undefined ? null : { code: latest.code, label: latest.label, time: latest.time },
@@ -57,7 +59,6 @@ export function toPublicTracking (parcel: ParcelRecord, timeline: readonly Timel
     cashOnDelivery: parcel.codAmount === null || parcel.codCurrency === null
       ? null
       : { amount: parcel.codAmount, currency: parcel.codCurrency },
-    eta: eta === undefined ? null : { time: new Date(eta.eta).toISOString(), basis: eta.basis },
     milestones,
     destinationPoint: onTheMap ? destinationPoint(parcel) : null,
     deliveredAt

@@ -1,13 +1,13 @@
-import type { ContainerRecord, DeviceRecord, ParcelRecord, VehicleRecord } from '../state/registry.js'
+import type { ContainerRecord, DeviceRecord, ParcelRecord, VehicleRecord } from '../model.js'
 
 export type SearchKind = 'parcel' | 'vehicle' | 'device' | 'container'
 
 /** The registry entries the ops search box looks through; only the fields it reads, so tests stay small. */
 export type Subject =
-  | { kind: 'parcel', record: Pick<ParcelRecord, 'id' | 'trackingNumber' | 'epc' | 'status'> }
+  | { kind: 'parcel', record: Pick<ParcelRecord, 'id' | 'trackingNumber' | 'epc' | 'status'> & Partial<Pick<ParcelRecord, 'gs1Key'>> }
   | { kind: 'vehicle', record: Pick<VehicleRecord, 'id' | 'name' | 'plate' | 'deviceId'> }
   | { kind: 'device', record: Pick<DeviceRecord, 'id' | 'name' | 'kind'> }
-  | { kind: 'container', record: Pick<ContainerRecord, 'id' | 'kind' | 'name' | 'epc'> }
+  | { kind: 'container', record: Pick<ContainerRecord, 'id' | 'kind' | 'name' | 'epc'> & Partial<Pick<ContainerRecord, 'gs1Key'>> }
 
 /** 0: a key equals the query; 1: a key starts with it. */
 export type Rank = 0 | 1
@@ -29,11 +29,16 @@ const KIND_ORDER: Record<SearchKind, number> = { parcel: 0, vehicle: 1, containe
 /** What a person might type for each kind of thing. */
 export function keysOf (subject: Subject): Array<string | null> {
   switch (subject.kind) {
-    case 'parcel': return [subject.record.trackingNumber, subject.record.epc]
+    case 'parcel': return [subject.record.trackingNumber, subject.record.epc, ssccOf(subject.record.gs1Key)]
     case 'vehicle': return [subject.record.id, subject.record.name, subject.record.plate]
     case 'device': return [subject.record.id, subject.record.name]
-    case 'container': return [subject.record.id, subject.record.epc]
+    case 'container': return [subject.record.id, subject.record.epc, ssccOf(subject.record.gs1Key)]
   }
+}
+
+/** The 18 digits printed on an SSCC label, which is what a person types. */
+function ssccOf (gs1Key: string | null | undefined): string | null {
+  return gs1Key?.startsWith('sscc:') === true ? gs1Key.slice(5) : null
 }
 
 /**

@@ -42,7 +42,7 @@ describe('on TimescaleDB', () => {
   it('is detected, and the TimescaleDB twin of each migration is the one applied', async () => {
     expect(info.timescaledb).toMatch(/^2\./)
     const applied = await sql.query<{ version: number, flavour: string }>('SELECT version, flavour FROM schema_migrations ORDER BY version')
-    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }, { version: 11, flavour: 'timescaledb' }, { version: 12, flavour: 'any' }, { version: 13, flavour: 'any' }, { version: 14, flavour: 'any' }, { version: 15, flavour: 'any' }, { version: 16, flavour: 'any' }, { version: 17, flavour: 'timescaledb' }])
+    expect(applied).toEqual([{ version: 1, flavour: 'any' }, { version: 2, flavour: 'any' }, { version: 3, flavour: 'timescaledb' }, { version: 4, flavour: 'any' }, { version: 5, flavour: 'any' }, { version: 6, flavour: 'any' }, { version: 7, flavour: 'any' }, { version: 8, flavour: 'any' }, { version: 9, flavour: 'any' }, { version: 10, flavour: 'timescaledb' }, { version: 11, flavour: 'timescaledb' }, { version: 12, flavour: 'any' }, { version: 13, flavour: 'any' }, { version: 14, flavour: 'any' }, { version: 15, flavour: 'any' }, { version: 16, flavour: 'any' }, { version: 17, flavour: 'timescaledb' }, { version: 18, flavour: 'any' }, { version: 19, flavour: 'any' }])
   })
 
   it('stores telemetry in hypertables partitioned by time, compressed per device and per reader', async () => {

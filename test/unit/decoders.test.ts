@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import type { Decoded } from '../../gateway/decoders/decoded.js'
-import { decodeRouted } from '../../gateway/decoders/index.js'
-import { decodeTrackstream } from '../../gateway/decoders/trackstream.js'
+import { decodeRouted as decodeRoutedUnchecked } from '../../gateway/decoders/index.js'
+import { decodeTrackstream as decodeTrackstreamUnchecked } from '../../gateway/decoders/trackstream.js'
 import { decodeJsonFixes, decodeJsonScans } from '../../gateway/decoders/trackstream-json.js'
 import { decodeProtobufFixes, decodeProtobufScans } from '../../gateway/decoders/trackstream-protobuf.js'
 import { routeOf, type RoutableDevice, type Route } from '../../gateway/routing.js'
 import { encodeFixBatch, encodeScanBatch } from '../../proto/codec.js'
 import type { Channel } from '../../proto/topics.js'
 import type { Fix, Scan } from '../../proto/types.js'
+import { sane } from '../support/sane.js'
+
+/** Every fix and scan they return passes the decoders' shared sanity check. */
+const decodeRouted = sane(decodeRoutedUnchecked)
+const decodeTrackstream = sane(decodeTrackstreamUnchecked)
 
 type DecodedMessage = { channel: 'fix', decoded: Decoded<Fix> } | { channel: 'scan', decoded: Decoded<Scan> }
 

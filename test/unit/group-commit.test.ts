@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { isTransientDbError } from '../../server/db/sql.js'
 import { GroupCommit, ShutdownError, type GroupCommitOptions } from '../../server/pipeline/group-commit.js'
 import type { FixItem } from '../../server/pipeline/items.js'
-import { emptyWriteSet, type RejectRow, type WriteSet } from '../../server/pipeline/write-set.js'
+import { emptyWriteSet, type RejectRow, type WriteSet } from '../../server/model.js'
 
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0)
 

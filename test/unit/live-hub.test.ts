@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { LocalBus, type LivePosition } from '../../server/live/bus.js'
+import { LocalBus } from '../../server/live/bus.js'
 import { decodeLiveFrame } from '../../proto/live-codec.js'
 import { DEFAULT_ENCODERS, LiveHub, within, type BBox, type FrameEncoders, type FrameSink } from '../../server/live/hub.js'
-import type { MilestoneRow } from '../../server/pipeline/write-set.js'
 import { parseViewport } from '../../server/routes/live.js'
+import type { LivePosition, MilestoneRow } from '../../server/model.js'
 
 const TICK = 50
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0)

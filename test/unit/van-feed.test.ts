@@ -1,62 +1,45 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { LocalBus, type LivePosition } from '../../server/live/bus.js'
+import { LocalBus } from '../../server/live/bus.js'
 import { VanFeed } from '../../server/live/van-feed.js'
-import type { MilestoneRow } from '../../server/pipeline/write-set.js'
-import { DeviceStateStore } from '../../server/state/device-state.js'
-import { Registry, type ParcelRecord } from '../../server/state/registry.js'
+import type { Engine } from '../../server/engine/engine.js'
 import { parcelRef, vehicleRef } from '../../server/tracking/custody.js'
 import type { MilestoneCode } from '../../server/tracking/milestones.js'
 import type { PublicVan } from '../../server/tracking/van-view.js'
+import type { ActiveParcel, LivePosition, MilestoneRow } from '../../server/model.js'
+import { newParcel, testEngine } from '../support/engine.js'
 
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0)
 const HOME = { lat: 13.7563, lon: 100.5018 }
 
 /**
- * The feed against the real registry and custody: the pipeline's side (moves, tracks, device
- * positions) is played by hand, and the bus carries what the pipeline would publish.
+ * The feed against the real engine: the pipeline's side (moves, milestones, fixes) is played by
+ * commands to the engine, and the bus carries what the pipeline would publish once committed.
  */
 describe('VanFeed', () => {
   let bus: LocalBus
-  let registry: Registry
-  let deviceState: DeviceStateStore
+  let engine: Engine
   let feed: VanFeed
   let time = T0
 
-  const parcel = (id: string, dest: { lat: number, lon: number } | null): ParcelRecord => {
-    const record: ParcelRecord = {
-      id,
-      trackingNumber: `TS-${id}`,
-      epc: null,
-      gs1Key: null,
-      token: `token-${id}`,
-      status: 'info_received',
-      statusAt: new Date(T0),
-      destination: { name: null, address: null, city: 'Bangkok', postcode: null, country: 'TH', lat: dest?.lat ?? null, lon: dest?.lon ?? null },
-      codAmount: null,
-      codCurrency: null,
-      originCountry: null,
-      lastMilePartner: null,
-      promisedBy: null,
-      createdAt: new Date(T0),
-      track: { recent: [{ code: 'info_received', time: T0, stationId: null }] }
-    }
-    registry.putParcel(record)
-    return record
-  }
-  /** A milestone recorded and committed: the track first, as the pipeline does, then the bus. */
-  const milestone = (record: ParcelRecord, code: MilestoneCode, at: { lat: number, lon: number } | null = null): void => {
+  const parcel = (id: string, dest: { lat: number, lon: number } | null): ActiveParcel =>
+    engine.admit(newParcel(id, T0, { originCountry: null, destination: { name: null, address: null, city: 'Bangkok', postcode: null, country: 'TH', lat: dest?.lat ?? null, lon: dest?.lon ?? null } }))
+  const context = (at: number) => ({ time: at, source: 'api' as const, deviceId: null, stationId: null })
+  const committed = (milestones: MilestoneRow[]): void => { bus.publish({ kind: 'milestones', milestones }) }
+  /** A milestone recorded by the engine, then committed: the track first, as the pipeline does, then the bus. */
+  const milestone = (record: ActiveParcel, code: MilestoneCode, at?: { lat: number, lon: number }): void => {
     time += 1000
-    record.track = { recent: [...record.track.recent, { code, time, stationId: null }] }
-    const row: MilestoneRow = { parcelId: record.id, code, time, stationId: null, lat: at?.lat ?? null, lon: at?.lon ?? null, source: 'api', deviceId: null, vehicleId: null, detail: null, note: null }
-    bus.publish({ kind: 'milestones', milestones: [row] })
+    committed(engine.recordMilestone(record, code, context(time), null, at).milestones)
+  }
+  const load = (id: string, vehicleId: string, at: number): void => {
+    committed(engine.move(parcelRef(id), vehicleRef(vehicleId), context(at)).milestones)
   }
   const fix = (deviceId: string, lat: number, lon: number, at = (time += 1000)): void => {
-    const vehicleId = registry.vehicleOfDevice(deviceId)?.id ?? null
-    deviceState.restoreLatest(deviceId, at, lat, lon)
+    const vehicleId = engine.vehicleOfDevice(deviceId)
+    engine.isLate({ deviceId, time: at, lat, lon })
     const position: LivePosition = { deviceId, vehicleId, lat, lon, speed: null, heading: null, time: at }
     bus.publish({ kind: 'positions', positions: [position] })
   }
-  const watch = (record: ParcelRecord): { sent: Array<PublicVan | null>, van: PublicVan | null, stop: () => void } => {
+  const watch = (record: ActiveParcel): { sent: Array<PublicVan | null>, van: PublicVan | null, stop: () => void } => {
     const sent: Array<PublicVan | null> = []
     const subscription = feed.watch(record, (van) => { sent.push(van) })
     return { sent, ...subscription }
@@ -65,17 +48,16 @@ describe('VanFeed', () => {
   beforeEach(() => {
     time = T0
     bus = new LocalBus()
-    registry = new Registry()
-    deviceState = new DeviceStateStore()
-    for (const n of [1, 2]) registry.putVehicle({ id: `V${n}`, name: `Van ${n}`, plate: null, deviceId: `trk-${n}`, driver: null, createdAt: new Date(T0) })
-    feed = new VanFeed(bus, registry, deviceState)
+    engine = testEngine()
+    for (const n of [1, 2]) engine.putVehicle({ id: `V${n}`, name: `Van ${n}`, plate: null, deviceId: `trk-${n}`, driver: null, createdAt: new Date(T0) })
+    feed = new VanFeed(bus, engine.store)
   })
 
   afterEach(() => { feed.close() })
 
   it('says nothing until the parcel is out for delivery on a van, then follows that van only', () => {
     const a = parcel('a', HOME)
-    registry.custody.move(parcelRef('a'), vehicleRef('V1'), time)
+    load('a', 'V1', time)
     fix('trk-1', 13.8123, 100.5678)
     const buyer = watch(a)
     expect(buyer.van).toBeNull()
@@ -94,14 +76,13 @@ describe('VanFeed', () => {
 
   it('follows the parcel onto another van, and lets go of the first', () => {
     const a = parcel('a', HOME)
-    registry.custody.move(parcelRef('a'), vehicleRef('V1'), time)
+    load('a', 'V1', time)
     fix('trk-1', 13.8123, 100.5678)
     fix('trk-2', 13.6952, 100.6043)
     milestone(a, 'out_for_delivery')
     const buyer = watch(a)
     expect(buyer.van).toMatchObject({ lat: 13.81, lon: 100.57 })
-    registry.custody.move(parcelRef('a'), vehicleRef('V2'), time + 1)
-    milestone(a, 'loaded')
+    load('a', 'V2', time + 1)
     expect(buyer.sent).toEqual([expect.objectContaining({ lat: 13.69, lon: 100.61 })])
     fix('trk-1', 13.5, 100.3)
     expect(buyer.sent).toHaveLength(1)
@@ -111,7 +92,7 @@ describe('VanFeed', () => {
 
   it('ends with null when the parcel is delivered, and sends nothing after', () => {
     const a = parcel('a', HOME)
-    registry.custody.move(parcelRef('a'), vehicleRef('V1'), time)
+    load('a', 'V1', time)
     fix('trk-1', 13.8123, 100.5678)
     milestone(a, 'out_for_delivery')
     const buyer = watch(a)
@@ -124,7 +105,7 @@ describe('VanFeed', () => {
 
   it('ignores a fix older than the one shown, and stops calling a buyer who left', () => {
     const a = parcel('a', HOME)
-    registry.custody.move(parcelRef('a'), vehicleRef('V1'), time)
+    load('a', 'V1', time)
     fix('trk-1', 13.8123, 100.5678)
     milestone(a, 'out_for_delivery')
     const buyer = watch(a)
@@ -137,7 +118,7 @@ describe('VanFeed', () => {
 
   it('keeps a parked van in its cell for GET too, however its fix jitters across the edge', () => {
     const a = parcel('a', null)
-    registry.custody.move(parcelRef('a'), vehicleRef('V1'), time)
+    load('a', 'V1', time)
     milestone(a, 'out_for_delivery')
     // parked 10 m south of the line between two cells, then 10 m north of it
     fix('trk-1', 13.7599, 100.5)
@@ -145,7 +126,7 @@ describe('VanFeed', () => {
     fix('trk-1', 13.7601, 100.5)
     expect(feed.current(a)).toMatchObject({ lat: 13.75, precise: false })
     // a fresh feed, with no memory, would have said the other cell
-    const fresh = new VanFeed(new LocalBus(), registry, deviceState)
+    const fresh = new VanFeed(new LocalBus(), engine.store)
     expect(fresh.current(a)).toMatchObject({ lat: 13.77 })
     fresh.close()
   })

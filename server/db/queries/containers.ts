@@ -1,5 +1,5 @@
-import type { ContainerKind, ContainerRecord } from '../../state/registry.js'
 import type { Sql } from '../sql.js'
+import type { ContainerKind, ContainerRecord } from '../../model.js'
 
 interface ContainerRow {
   id: string

@@ -1,7 +1,7 @@
-import type { CustodyRow } from '../../pipeline/write-set.js'
 import type { CarrierRef, ItemRef } from '../../tracking/custody.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import type { CustodyRow } from '../../model.js'
 
 /** The newest move of each item wins, whatever order the moves are written in. */
 const UPSERT = `
@@ -20,8 +20,22 @@ export async function upsertCustody (sql: Sql, rows: readonly CustodyRow[]): Pro
   ])
 }
 
-export async function selectCustody (sql: Sql): Promise<CustodyRow[]> {
-  const rows = await sql.query<{ item: ItemRef, carrier: CarrierRef | null, since: Date }>(
-    'SELECT item, carrier, since FROM custody')
-  return rows.map((row) => ({ item: row.item, carrier: row.carrier, since: row.since.getTime() }))
+interface CustodyDbRow { item: ItemRef, carrier: CarrierRef | null, since_ms: number }
+
+const toRow = (row: CustodyDbRow): CustodyRow => ({ item: row.item, carrier: row.carrier, since: row.since_ms })
+
+/** Everything that rides in something now (by the custody_carrier index): a few per vehicle, however long the history. */
+export async function selectCustodyAboard (sql: Sql): Promise<CustodyRow[]> {
+  const rows = await sql.query<CustodyDbRow>(
+    'SELECT item, carrier, floor(extract(epoch FROM since) * 1000)::float8 AS since_ms FROM custody WHERE carrier IS NOT NULL')
+  return rows.map(toRow)
+}
+
+/** The custody of these items, wherever they are: a late move older than the last one is refused by it. */
+export async function selectCustodyOf (sql: Sql, items: readonly ItemRef[]): Promise<CustodyRow[]> {
+  if (items.length === 0) return []
+  const rows = await sql.query<CustodyDbRow>(
+    'SELECT item, carrier, floor(extract(epoch FROM since) * 1000)::float8 AS since_ms FROM custody WHERE item = ANY ($1::text[])',
+    [textArray(items)])
+  return rows.map(toRow)
 }

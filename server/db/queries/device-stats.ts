@@ -1,4 +1,4 @@
-import type { DeviceCounters } from '../../pipeline/stats.js'
+import type { DeviceCounters } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 

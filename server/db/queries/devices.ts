@@ -1,6 +1,6 @@
 import type { DeviceFormat } from '../../../gateway/decoders/format.js'
-import type { DeviceKind, DeviceRecord } from '../../state/registry.js'
 import type { Sql } from '../sql.js'
+import type { DeviceKind, DeviceRecord } from '../../model.js'
 
 interface DeviceRow {
   id: string

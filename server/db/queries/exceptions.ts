@@ -1,22 +1,5 @@
+import type { ExceptionKind, NewException, OpenException } from '../../model.js'
 import type { Sql } from '../sql.js'
-
-export const EXCEPTION_KINDS = ['stalled', 'suspected_lost', 'customs_dwell', 'vehicle_silent', 'antenna_disconnected'] as const
-export type ExceptionKind = typeof EXCEPTION_KINDS[number]
-
-export interface NewException {
-  kind: ExceptionKind
-  parcelId: string | null
-  vehicleId: string | null
-  openedAt: number
-  detail: Record<string, unknown>
-}
-
-export interface OpenException {
-  id: string
-  kind: ExceptionKind
-  parcelId: string | null
-  vehicleId: string | null
-}
 
 /** Opens exceptions; one already open for the same kind and subject is left as it is. */
 export async function openExceptions (sql: Sql, rows: readonly NewException[]): Promise<OpenException[]> {

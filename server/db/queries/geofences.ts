@@ -1,8 +1,7 @@
-import type { GeofenceRecord } from '../../state/geofences.js'
 import type { MilestoneCode } from '../../tracking/milestones.js'
-import type { FenceCrossing } from '../../pipeline/write-set.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import type { FenceCrossing, GeofenceRecord } from '../../model.js'
 
 interface GeofenceRow {
   id: string

@@ -1,4 +1,4 @@
-import type { EventItem } from '../../pipeline/items.js'
+import type { StoredEvent } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
@@ -8,7 +8,7 @@ SELECT to_timestamp(ms / 1000.0), device_id, type, detail, to_timestamp(received
   FROM unnest($1::float8[], $2::text[], $3::text[], $4::jsonb[], $5::float8[]) AS t(ms, device_id, type, detail, received_ms)
 ON CONFLICT DO NOTHING`
 
-export async function insertEvents (sql: Sql, items: readonly EventItem[]): Promise<void> {
+export async function insertEvents (sql: Sql, items: readonly StoredEvent[]): Promise<void> {
   await sql.query(SQL, [
     numberArray(items.map(({ event }) => event.time)),
     textArray(items.map(({ event }) => event.deviceId)),

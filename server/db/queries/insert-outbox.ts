@@ -1,8 +1,8 @@
-import type { MilestoneRow } from '../../pipeline/write-set.js'
 import { MILESTONES, subtagOf } from '../../tracking/milestones.js'
 import { textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 import { MILESTONE_ALIAS, MILESTONE_ARRAYS, milestoneColumns } from './milestone-columns.js'
+import type { MilestoneRow } from '../../model.js'
 
 /**
  * One webhook event per milestone, in the milestone's own transaction (the transactional outbox).

@@ -1,4 +1,4 @@
-import type { FixItem } from '../../pipeline/items.js'
+import type { StoredFix } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
@@ -22,7 +22,7 @@ const PLAIN = SQL(false)
 const SKIPPING_DUPLICATES = SQL(true)
 
 /** Returns how many were new. */
-export async function insertPositions (sql: Sql, items: readonly FixItem[], skipDuplicates = true): Promise<number> {
+export async function insertPositions (sql: Sql, items: readonly StoredFix[], skipDuplicates = true): Promise<number> {
   const fixes = items.map((item) => item.fix)
   const [row] = await sql.query<{ inserted: number }>(skipDuplicates ? SKIPPING_DUPLICATES : PLAIN, [
     textArray(fixes.map((f) => f.deviceId)),

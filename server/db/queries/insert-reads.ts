@@ -1,4 +1,4 @@
-import type { ScanItem } from '../../pipeline/items.js'
+import type { StoredScan } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 
@@ -9,7 +9,7 @@ SELECT reader_id, to_timestamp(ms / 1000.0), antenna, epc, rssi, station_id, par
     AS t(reader_id, ms, antenna, epc, rssi, station_id, parcel_id, received_ms, gs1_key)
 ON CONFLICT DO NOTHING`
 
-export async function insertReads (sql: Sql, items: readonly ScanItem[]): Promise<void> {
+export async function insertReads (sql: Sql, items: readonly StoredScan[]): Promise<void> {
   await sql.query(SQL, [
     textArray(items.map((item) => item.scan.readerId)),
     numberArray(items.map((item) => item.scan.time)),

@@ -1,5 +1,5 @@
-import type { RejectRow } from '../../pipeline/write-set.js'
 import type { Sql } from '../sql.js'
+import type { RejectRow } from '../../model.js'
 
 const SQL = `
 INSERT INTO ingest_rejects (received_at, device_id, topic, reasons, detail, payload)

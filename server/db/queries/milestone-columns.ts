@@ -1,5 +1,5 @@
-import type { MilestoneRow } from '../../pipeline/write-set.js'
 import { numberArray, textArray } from '../pg-array.js'
+import type { MilestoneRow } from '../../model.js'
 
 /**
  * A batch of milestones as the array parameters $1…$11 of an unnest: the one layout the milestone

@@ -1,7 +1,9 @@
-import type { Destination, ParcelRecord } from '../../state/registry.js'
 import type { MilestoneCode } from '../../tracking/milestones.js'
-import { RECENT_LIMIT, type TrackedMilestone } from '../../tracking/parcel-track.js'
+import type { TrackedMilestone } from '../../tracking/parcel-track.js'
 import type { Sql } from '../sql.js'
+import { selectRecentTracks } from './active-parcels.js'
+import type { Destination, ParcelRecord } from '../../model.js'
+import type { PublicParcel } from '../../tracking/public-view.js'
 
 interface ParcelRow {
   id: string
@@ -24,10 +26,11 @@ interface ParcelRow {
   last_mile_partner: string | null
   promised_by: Date | null
   created_at: Date
+  ended_at: Date | null
 }
 
 const COLUMNS = `id, tracking_number, epc, gs1_key, public_token, status, status_at, dest_name, dest_address, dest_city,
-  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, origin_country, last_mile_partner, promised_by, created_at`
+  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, origin_country, last_mile_partner, promised_by, created_at, ended_at`
 
 function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecord {
   return {
@@ -53,6 +56,7 @@ function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecor
     lastMilePartner: row.last_mile_partner,
     promisedBy: row.promised_by,
     createdAt: row.created_at,
+    endedAt: row.ended_at,
     track: { recent }
   }
 }
@@ -116,22 +120,37 @@ export async function selectParcels (sql: Sql, query: ParcelQuery): Promise<Parc
   return rows.map((row) => toRecord(row))
 }
 
-/** Every parcel with its most recent milestones: what the pipeline needs in memory. */
-export async function selectParcelsWithTracks (sql: Sql): Promise<ParcelRecord[]> {
-  const parcels = await sql.query<ParcelRow>(`SELECT ${COLUMNS} FROM parcels`)
-  const milestones = await sql.query<{ parcel_id: string, code: MilestoneCode, time: Date, station_id: string | null }>(
-    `SELECT parcel_id, code, time, station_id FROM (
-       SELECT parcel_id, code, time, station_id, id,
-              row_number() OVER (PARTITION BY parcel_id ORDER BY time DESC, id DESC) AS newest_first
-         FROM milestones) ranked
-      WHERE newest_first <= $1
-      ORDER BY parcel_id, time, id`,
-    [RECENT_LIMIT])
-  const tracks = new Map<string, TrackedMilestone[]>()
-  for (const m of milestones) {
-    const list = tracks.get(m.parcel_id) ?? []
-    list.push({ code: m.code, time: m.time.getTime(), stationId: m.station_id })
-    tracks.set(m.parcel_id, list)
-  }
-  return parcels.map((row) => toRecord(row, tracks.get(row.id)))
+export type ParcelKey = { id: string } | { trackingNumber: string } | { token: string }
+
+/** One parcel by id, tracking number or tracking-link token, with its recent milestones; each is a unique index. */
+export async function selectParcel (sql: Sql, key: ParcelKey): Promise<ParcelRecord | undefined> {
+  const [column, value] = 'id' in key ? ['id', key.id] : 'trackingNumber' in key ? ['tracking_number', key.trackingNumber] : ['public_token', key.token]
+  // an id that is not a UUID names no parcel: asking PostgreSQL would be an error, not a miss
+  if (column === 'id' && !UUID.test(value)) return undefined
+  const [row] = await sql.query<ParcelRow>(`SELECT ${COLUMNS} FROM parcels WHERE ${column} = $1`, [value])
+  if (row === undefined) return undefined
+  const tracks = await selectRecentTracks(sql, [row.id])
+  return toRecord(row, tracks.get(row.id))
 }
+
+/** What a tracking link shows of the parcel itself, by the link's token (a unique index): never the street or the buyer's name. */
+export async function selectPublicParcel (sql: Sql, token: string): Promise<PublicParcel | undefined> {
+  const [row] = await sql.query<Pick<ParcelRow, 'id' | 'tracking_number' | 'dest_city' | 'dest_country' | 'dest_lat' | 'dest_lon' | 'cod_amount' | 'cod_currency'>>(
+    `SELECT id, tracking_number, dest_city, dest_country, dest_lat, dest_lon, cod_amount, cod_currency
+       FROM parcels WHERE public_token = $1`, [token])
+  if (row === undefined) return undefined
+  return {
+    id: row.id,
+    trackingNumber: row.tracking_number,
+    destination: { name: null, address: null, city: row.dest_city, postcode: null, country: row.dest_country, lat: row.dest_lat, lon: row.dest_lon },
+    codAmount: row.cod_amount,
+    codCurrency: row.cod_currency
+  }
+}
+
+/** By id or by tracking number: ops and drivers give either. */
+export async function selectParcelByIdOrNumber (sql: Sql, key: string): Promise<ParcelRecord | undefined> {
+  return await selectParcel(sql, { id: key }) ?? await selectParcel(sql, { trackingNumber: key })
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -1,6 +1,6 @@
-import type { AntennaMapping, ReaderRecord } from '../../state/registry.js'
 import type { ScanMilestoneCode } from '../../tracking/milestones.js'
 import type { Sql } from '../sql.js'
+import type { AntennaMapping, ReaderRecord } from '../../model.js'
 
 interface ReaderRow {
   device_id: string

@@ -1,4 +1,4 @@
-import type { VisitRow } from '../../state/tag-visits.js'
+import type { VisitRow } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
 

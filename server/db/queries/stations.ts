@@ -1,5 +1,5 @@
-import type { StationRecord } from '../../state/registry.js'
 import type { Sql } from '../sql.js'
+import type { StationRecord } from '../../model.js'
 
 interface StationRow {
   id: string

@@ -1,19 +1,6 @@
+import type { TimelineEntry } from '../../model.js'
 import type { MilestoneCode, MilestoneDetail } from '../../tracking/milestones.js'
 import type { Sql } from '../sql.js'
-
-export interface TimelineEntry {
-  id: string
-  code: MilestoneCode
-  time: Date
-  source: string
-  deviceId: string | null
-  note: string | null
-  lat: number | null
-  lon: number | null
-  vehicleId: string | null
-  detail: MilestoneDetail | null
-  station: { id: string, name: string, city: string | null, country: string | null, timezone: string | null } | null
-}
 
 interface TimelineRow {
   id: string

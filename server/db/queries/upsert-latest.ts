@@ -1,6 +1,6 @@
-import type { LivePosition } from '../../live/bus.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import type { LivePosition } from '../../model.js'
 
 /** Moves each device's latest position forward; an older one (from another instance, say) never wins. */
 const SQL = `

@@ -1,5 +1,5 @@
-import type { Driver, VehicleRecord } from '../../state/registry.js'
 import type { Sql } from '../sql.js'
+import type { Driver, VehicleRecord } from '../../model.js'
 
 interface VehicleRow {
   id: string

@@ -2,10 +2,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { decodeChirpstack } from '../../../gateway/decoders/chirpstack.js'
+import { decodeChirpstack as decodeChirpstackUnchecked } from '../../../gateway/decoders/chirpstack.js'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import { checkFix, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeChirpstack = sane(decodeChirpstackUnchecked)
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/chirpstack/', import.meta.url))
 const SHARED = join(process.env.TRACKSTREAM_REALDATA ?? '/work/shared/realdata', 'vendor-samples/chirpstack')

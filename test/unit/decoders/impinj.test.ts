@@ -2,10 +2,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { decodeImpinj } from '../../../gateway/decoders/impinj.js'
+import { decodeImpinj as decodeImpinjUnchecked } from '../../../gateway/decoders/impinj.js'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import { checkScan, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeImpinj = sane(decodeImpinjUnchecked)
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/impinj/', import.meta.url))
 const SHARED = join(process.env.TRACKSTREAM_REALDATA ?? '/work/shared/realdata', 'vendor-samples/impinj')

@@ -3,10 +3,14 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
-import { decodeNmea } from '../../../gateway/decoders/nmea.js'
+import { decodeNmea as decodeNmeaUnchecked } from '../../../gateway/decoders/nmea.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import type { Fix } from '../../../proto/types.js'
 import { checkFix, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeNmea = sane(decodeNmeaUnchecked)
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/nmea')
 const KNOT = 1852 / 3600

@@ -3,10 +3,15 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
-import { decodeOsmAndJson, decodeOsmAndQuery } from '../../../gateway/decoders/osmand.js'
+import { decodeOsmAndJson as decodeOsmAndJsonUnchecked, decodeOsmAndQuery as decodeOsmAndQueryUnchecked } from '../../../gateway/decoders/osmand.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import type { Fix } from '../../../proto/types.js'
 import { checkFix, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeOsmAndJson = sane(decodeOsmAndJsonUnchecked)
+const decodeOsmAndQuery = sane(decodeOsmAndQueryUnchecked)
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/osmand')
 const KNOT = 1852 / 3600

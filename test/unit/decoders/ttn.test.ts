@@ -5,9 +5,13 @@ import { describe, expect, it } from 'vitest'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
 import { parseIsoTime } from '../../../gateway/decoders/iso-time.js'
 import { findOwnPosition } from '../../../gateway/decoders/lorawan-position.js'
-import { decodeTtn } from '../../../gateway/decoders/ttn.js'
+import { decodeTtn as decodeTtnUnchecked } from '../../../gateway/decoders/ttn.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import { checkFix, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeTtn = sane(decodeTtnUnchecked)
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/ttn/', import.meta.url))
 const SHARED = join(process.env.TRACKSTREAM_REALDATA ?? '/work/shared/realdata', 'vendor-samples/ttn')

@@ -3,9 +3,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { DecodeContext, DecodedBatch } from '../../../gateway/decoders/format.js'
-import { decodeZebra } from '../../../gateway/decoders/zebra.js'
+import { decodeZebra as decodeZebraUnchecked } from '../../../gateway/decoders/zebra.js'
 import { REJECT_REASONS } from '../../../gateway/rejects.js'
 import { checkScan, type ValidationLimits } from '../../../server/pipeline/stages/validate.js'
+import { sane } from '../../support/sane.js'
+
+/** Every fix and scan it returns passes the decoders' shared sanity check. */
+const decodeZebra = sane(decodeZebraUnchecked)
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/zebra/', import.meta.url))
 const LIMITS: ValidationLimits = { now: () => Date.UTC(2026, 10, 23), maxFutureMs: 300_000, maxAgeMs: 100 * 365 * 86_400_000 }

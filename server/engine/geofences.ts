@@ -1,20 +1,6 @@
-import { compileFences, type CompiledFences, type Geofence, type GeofenceConfig, type VehicleFenceState } from '../tracking/geofence.js'
+import type { GeofenceKind, GeofenceRecord } from '../model.js'
+import { compileFences, type CompiledFences, type GeofenceConfig, type VehicleFenceState } from '../tracking/geofence.js'
 import type { MilestoneCode } from '../tracking/milestones.js'
-
-export type GeofenceKind = 'station' | 'customs' | 'delivery_area' | 'other'
-
-export interface GeofenceRecord {
-  id: string
-  name: string
-  kind: GeofenceKind
-  /** The station the fence surrounds: its milestones are recorded there. */
-  stationId: string | null
-  shape: Geofence['shape']
-  /** The milestone for every parcel aboard a vehicle entering (leaving) it; null for none. */
-  onEnter: MilestoneCode | null
-  onExit: MilestoneCode | null
-  createdAt: Date
-}
 
 /** What a fence means when nobody says otherwise. */
 export const DEFAULT_MILESTONES: Record<GeofenceKind, { onEnter: MilestoneCode | null, onExit: MilestoneCode | null }> = {
@@ -26,22 +12,43 @@ export const DEFAULT_MILESTONES: Record<GeofenceKind, { onEnter: MilestoneCode |
 
 /** The fences, compiled for the hot path, and each vehicle's place relative to them. */
 export class GeofenceStore {
-  readonly fences = new Map<string, GeofenceRecord>()
-  readonly states = new Map<string, VehicleFenceState>()
+  private readonly byId = new Map<string, GeofenceRecord>()
+  private readonly states = new Map<string, VehicleFenceState>()
   compiled: CompiledFences
 
   constructor (readonly config: GeofenceConfig) {
     this.compiled = compileFences([], config)
   }
 
+  get size (): number {
+    return this.byId.size
+  }
+
+  fence (id: string): GeofenceRecord | undefined {
+    return this.byId.get(id)
+  }
+
+  fences (): IterableIterator<GeofenceRecord> {
+    return this.byId.values()
+  }
+
   put (fence: GeofenceRecord): void {
-    this.fences.set(fence.id, fence)
+    this.byId.set(fence.id, fence)
     this.recompile()
   }
 
   remove (id: string): void {
-    this.fences.delete(id)
+    this.byId.delete(id)
     this.recompile()
+  }
+
+  /** Where a vehicle is relative to the fences, as its last fix left it. */
+  stateOf (vehicleId: string): VehicleFenceState | undefined {
+    return this.states.get(vehicleId)
+  }
+
+  setState (vehicleId: string, state: VehicleFenceState): void {
+    this.states.set(vehicleId, state)
   }
 
   /**
@@ -57,6 +64,6 @@ export class GeofenceStore {
   }
 
   private recompile (): void {
-    this.compiled = compileFences([...this.fences.values()].map(({ id, shape }) => ({ id, shape })), this.config)
+    this.compiled = compileFences([...this.byId.values()].map(({ id, shape }) => ({ id, shape })), this.config)
   }
 }

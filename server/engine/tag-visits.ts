@@ -1,13 +1,5 @@
-import type { ReaderRecord } from './registry.js'
-import { closeExpired, nextOnRead, type SmoothingConfig, type SmoothingStep, type TagRead, type VisitEnd } from '../tracking/rfid-smoothing.js'
-
-/** A finished visit of a tag at a reader: one row however many reads it took. */
-export interface VisitRow extends VisitEnd {
-  readerId: string
-  epc: string
-  parcelId: string | null
-  stationId: string | null
-}
+import type { ReaderRecord, VisitRow } from '../model.js'
+import { closeExpired, nextOnRead, type SmoothingConfig, type SmoothingStep, type TagRead } from '../tracking/rfid-smoothing.js'
 
 interface OpenVisit {
   step: SmoothingStep['visit']

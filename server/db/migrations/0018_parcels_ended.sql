@@ -1,0 +1,12 @@
+-- A parcel's journey ends with its first final milestone (delivered, returned to sender). Only
+-- parcels still on their way are the tracking engine's working set: this is what tells them apart
+-- (status alone does not: a cash-collected milestone may come after the delivery).
+ALTER TABLE parcels ADD COLUMN ended_at timestamptz;
+UPDATE parcels p SET ended_at = e.first_end
+  FROM (SELECT parcel_id, min(time) AS first_end FROM milestones
+         WHERE code IN ('delivered', 'returned_to_sender') GROUP BY parcel_id) e
+ WHERE e.parcel_id = p.id;
+-- the working set, loaded at start
+CREATE INDEX parcels_active ON parcels (created_at) WHERE ended_at IS NULL;
+-- the most recently ended, whose journeys teach the lanes how long each step takes
+CREATE INDEX parcels_ended ON parcels (ended_at DESC) WHERE ended_at IS NOT NULL;

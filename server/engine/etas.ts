@@ -1,0 +1,114 @@
+import type { ActiveParcel, LivePosition, ParcelEta } from '../model.js'
+import { distanceM, type LatLon } from '../tracking/geo.js'
+import { etaMoved, laneEta, nextSpeed, NO_SPEED, routeEta, type SpeedAverage } from '../tracking/eta.js'
+import { lastProgress } from '../tracking/exceptions.js'
+import { expectedRemainingMs, type LaneStats } from '../tracking/lane-stats.js'
+import { MILESTONES } from '../tracking/milestones.js'
+import type { Store } from './store.js'
+
+export interface EtaOptions {
+  /** An ETA is pushed to the buyer only when it moves by more than this. */
+  pushThresholdMs: number
+  /** Time at each stop: parking, handing over, collecting the cash. */
+  serviceMs: number
+}
+
+/**
+ * ETAs: from the van's position, its remaining stops and its recent speed while a parcel is out
+ * for delivery (recomputed each ETA sweep, over the vans carrying parcels, never over every
+ * parcel); from how long the rest of the journey took on the parcel's lane before that (computed
+ * when asked, and told when a milestone moves it). A route ETA changes with every sweep, so what
+ * each such buyer was last told is kept, and a new one is told only when it moves by more than
+ * the threshold; a lane ETA changes only with a milestone, which is news anyway.
+ */
+export class EtaTracker {
+  private readonly speeds = new Map<string, SpeedAverage>()
+  /** The route ETA of each parcel out for delivery on a van, as last computed. */
+  private readonly routes = new Map<string, ParcelEta>()
+  /** What each buyer of a parcel on a van was last told. */
+  private readonly told = new Map<string, ParcelEta>()
+
+  constructor (private readonly store: Store, private readonly stats: LaneStats, private readonly options: EtaOptions) {}
+
+  /** A van's fixes keep its speed: only vans carrying parcels, for whom an ETA is ever asked. */
+  onPositions (positions: readonly LivePosition[]): void {
+    for (const { vehicleId, lat, lon, time } of positions) {
+      if (vehicleId === null || !this.store.custody.carries(`vehicle:${vehicleId}`)) continue
+      this.speeds.set(vehicleId, nextSpeed(this.speeds.get(vehicleId) ?? NO_SPEED, { lat, lon, time }))
+    }
+  }
+
+  /** The parcel's ETA now: its route's while a van brings it, its lane's before; undefined when none can be said. */
+  etaOf (parcel: ActiveParcel, now: number): ParcelEta | undefined {
+    return this.routes.get(parcel.id) ?? this.laneEtaOf(parcel, now)
+  }
+
+  /** Recomputes the route ETAs of every van carrying parcels out for delivery; returns those that moved enough to tell. */
+  sweepRoutes (now: number): ParcelEta[] {
+    const next = new Map<string, ParcelEta>()
+    for (const vehicle of this.store.config.vehicles()) {
+      const at = this.store.vehiclePosition(vehicle.id)
+      if (at === undefined || !this.store.custody.carries(`vehicle:${vehicle.id}`)) continue
+      const stops = deliveryOrder(at, this.store.parcelsAboard(vehicle.id).flatMap((parcel) =>
+        parcel.status === 'out_for_delivery' && parcel.destination !== null ? [{ parcel, ...parcel.destination, serviceMs: this.options.serviceMs }] : []))
+      stops.forEach((stop, stopIndex) => {
+        const { eta } = routeEta({ vehicle: at, speedMps: this.speeds.get(vehicle.id)?.mps ?? null, stops, stopIndex, now })
+        next.set(stop.parcel.id, { parcelId: stop.parcel.id, eta, basis: 'route' })
+      })
+    }
+    const moved: ParcelEta[] = []
+    for (const eta of next.values()) if (this.tell(eta)) moved.push(eta)
+    // a parcel that left the route (delivered, unloaded) falls back to its lane's ETA
+    for (const parcelId of this.routes.keys()) {
+      if (next.has(parcelId)) continue
+      this.told.delete(parcelId)
+      const parcel = this.store.parcels.get(parcelId)
+      const lane = parcel === undefined ? undefined : this.laneEtaOf(parcel, now)
+      if (lane !== undefined) moved.push(lane)
+    }
+    this.routes.clear()
+    for (const [parcelId, eta] of next) this.routes.set(parcelId, eta)
+    return moved
+  }
+
+  /** A milestone moved the parcel on: its lane ETA, if that is news for the buyer. */
+  onMilestone (parcel: ActiveParcel, now: number): ParcelEta | undefined {
+    if (MILESTONES[parcel.status].final) {
+      this.told.delete(parcel.id)
+      this.routes.delete(parcel.id)
+      return undefined
+    }
+    return this.routes.has(parcel.id) ? undefined : this.laneEtaOf(parcel, now)
+  }
+
+  private laneEtaOf (parcel: ActiveParcel, now: number): ParcelEta | undefined {
+    if (MILESTONES[parcel.status].final) return undefined
+    const progress = lastProgress(parcel.track.recent)
+    if (progress === undefined) return undefined
+    const remaining = expectedRemainingMs(this.stats, parcel.lane, progress.code, 'delivered', { minSamples: 5 })
+    return remaining === undefined ? undefined : { parcelId: parcel.id, ...laneEta(progress, remaining, now) }
+  }
+
+  /** Whether this ETA is news: a new basis, or moved by more than the threshold. Remembers it if so. */
+  private tell (eta: ParcelEta): boolean {
+    const previous = this.told.get(eta.parcelId)
+    if (previous !== undefined && previous.basis === eta.basis && !etaMoved(previous.eta, eta.eta, this.options.pushThresholdMs)) return false
+    this.told.set(eta.parcelId, eta)
+    return true
+  }
+}
+
+/** The order a van makes its stops, without a route plan: always the nearest next. */
+function deliveryOrder<S extends LatLon> (from: LatLon, stops: S[]): S[] {
+  const left = [...stops]
+  const order: S[] = []
+  let here = from
+  while (left.length > 0) {
+    let best = 0
+    for (let i = 1; i < left.length; i++) if (distanceM(here, left[i] as S) < distanceM(here, left[best] as S)) best = i
+    const [stop] = left.splice(best, 1) as [S]
+    order.push(stop)
+    here = stop
+  }
+  return order
+}

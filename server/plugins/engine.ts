@@ -1,0 +1,119 @@
+import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
+import { selectActivePage, selectRecentJourneys, Interner, type ActivePage } from '../db/queries/active-parcels.js'
+import { selectContainers } from '../db/queries/containers.js'
+import { selectCustodyAboard, selectCustodyOf } from '../db/queries/custody.js'
+import { selectDevices } from '../db/queries/devices.js'
+import { selectOpenExceptions } from '../db/queries/exceptions.js'
+import { selectParcelByIdOrNumber } from '../db/queries/parcels.js'
+import { selectCrossings, selectGeofences } from '../db/queries/geofences.js'
+import { selectLatestPositions, type PositionRecord } from '../db/queries/positions.js'
+import { selectReaders } from '../db/queries/readers.js'
+import { selectStations } from '../db/queries/stations.js'
+import { selectVehicles } from '../db/queries/vehicles.js'
+import { Engine } from '../engine/engine.js'
+import { Events, type EngineEvents } from '../engine/events.js'
+import { Store } from '../engine/store.js'
+import type { ActiveParcel } from '../model.js'
+import type { ExceptionRules } from '../tracking/exceptions.js'
+import type { GeofenceConfig } from '../tracking/geofence.js'
+import { containerRef, parcelRef } from '../tracking/custody.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The one place that changes tracking state (server/engine/). */
+    engine: Engine
+    /** What happens in the engine, for this process's own listeners; a listener that throws is logged and counted. */
+    events: Events<EngineEvents>
+    /** Each device's newest stored fix when the server started. */
+    startupPositions: PositionRecord[]
+    /**
+     * A parcel by id or tracking number, as the engine holds it: on its way, or read back from the
+     * database (a delivered one, for a late word about it). Undefined when there is none.
+     */
+    findParcel: (idOrTrackingNumber: string) => Promise<ActiveParcel | undefined>
+  }
+}
+
+export interface EnginePluginOptions {
+  geofence: GeofenceConfig
+  rfidWindowMs: number
+  exceptions: { stallSlaMs: number, customsSlaMs: number, vehicleSilentMs: number }
+  eta: { pushThresholdMs: number, serviceMs: number }
+}
+
+/** The p95 of a lane's past step durations, times 1.5, once 20 are known; lost after 4 thresholds. */
+const LEARNED = { minSamples: 20, stallFactor: 1.5, lostFactor: 4 }
+/** Parcels read per round trip at start. */
+const PAGE = 10_000
+/** The journeys that ended most recently teach the lanes at start: enough for every lane's sample store. */
+const JOURNEYS_AT_START = 20_000
+
+/**
+ * Builds the tracking engine from the database: the configuration tables whole, and of the parcels
+ * only those on their way (with their recent milestones and where they ride). Delivered and
+ * returned parcels stay in the database, so start-up costs what is in transit, not the history.
+ */
+export default fp<EnginePluginOptions>(async (app, options) => {
+  const sql = app.db.sql
+  const listenerErrors = new Counter({
+    name: 'trackstream_listener_errors_total',
+    help: 'In-process listeners that threw, by event: each was logged, and the others still ran',
+    labelNames: ['event'],
+    registers: [app.metrics]
+  })
+  const events = new Events<EngineEvents>((event, error) => {
+    listenerErrors.inc({ event: String(event) })
+    app.log.error({ err: error, event }, 'a listener failed; the others ran, and ingest goes on')
+  })
+  const rules: ExceptionRules = { ...LEARNED, stallSlaMs: options.exceptions.stallSlaMs, customsSlaMs: options.exceptions.customsSlaMs }
+  const engine = new Engine(new Store({ geofence: options.geofence, rfidWindowMs: options.rfidWindowMs }), {
+    exceptions: { rules, vehicleSilentMs: options.exceptions.vehicleSilentMs },
+    eta: options.eta
+  })
+
+  for (const device of await selectDevices(sql)) engine.putDevice(device)
+  for (const station of await selectStations(sql)) engine.putStation(station)
+  for (const reader of await selectReaders(sql)) engine.putReader(reader)
+  for (const vehicle of await selectVehicles(sql)) engine.putVehicle(vehicle)
+  const containers = await selectContainers(sql)
+  for (const container of containers) engine.putContainer(container)
+  for (const fence of await selectGeofences(sql)) engine.putFence(fence)
+  engine.restoreCrossings(await selectCrossings(sql))
+  const positions = await selectLatestPositions(sql)
+  for (const { deviceId, time, lat, lon } of positions) engine.restorePosition(deviceId, time.getTime(), lat, lon)
+  engine.restoreCustody(await selectCustodyAboard(sql))
+  engine.restoreCustody((await selectCustodyOf(sql, containers.map((c) => containerRef(c.id)))).filter((row) => row.carrier === null))
+
+  const now = app.now()
+  const strings = new Interner()
+  let loaded = 0
+  for (let after: ActivePage['next'] = null, first = true; first || after !== null; first = false) {
+    const page = await selectActivePage(sql, after, PAGE, strings)
+    engine.load(page.parcels, now)
+    const loose = await selectCustodyOf(sql, page.parcels.map((parcel) => parcelRef(parcel.id)))
+    engine.restoreCustody(loose.filter((row) => row.carrier === null))
+    engine.learnJourneys(page.parcels.map((parcel) => ({ lane: parcel.lane, milestones: parcel.track.recent })))
+    loaded += page.parcels.length
+    after = page.next
+  }
+  engine.learnJourneys(await selectRecentJourneys(sql, JOURNEYS_AT_START))
+  engine.restoreExceptions(await selectOpenExceptions(sql))
+  app.log.info({ parcels: loaded }, 'tracking engine loaded the parcels on their way')
+
+  // the engine follows its own fixes and commits: ETA speeds, and what the lanes learn
+  events.on('positions', (moved) => { engine.etas.onPositions(moved) })
+  events.on('committed', (milestones) => { engine.learn(milestones) })
+
+  app.decorate('findParcel', async (key: string) => {
+    const known = engine.find(key)
+    if (known !== undefined) return known
+    const record = await selectParcelByIdOrNumber(sql, key)
+    if (record === undefined) return undefined
+    const [custody] = await selectCustodyOf(sql, [parcelRef(record.id)])
+    return engine.remember(record, custody)
+  })
+  app.decorate('engine', engine)
+  app.decorate('events', events)
+  app.decorate('startupPositions', positions)
+}, { name: 'trackstream-engine', dependencies: ['trackstream-db', 'trackstream-metrics'] })
