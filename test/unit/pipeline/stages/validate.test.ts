@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { DeviceEvent } from '../../gateway/decoders/format.js'
-import type { DriverEvent, Fix, Scan } from '../../proto/types.js'
-import { checkDriverEvent, checkEvent, checkFix, checkScan, type ValidationLimits } from '../../server/pipeline/stages/validate.js'
+import type { DeviceEvent } from '../../../../gateway/decoders/format.js'
+import type { DriverEvent, Fix, Scan } from '../../../../proto/types.js'
+import { checkDriverEvent, checkEvent, checkFix, checkScan, type ValidationLimits } from '../../../../server/pipeline/stages/validate.js'
 
 const NOW = Date.UTC(2026, 10, 23, 3, 0, 0)
 const MINUTE = 60_000
