@@ -22,6 +22,11 @@ export class ActiveParcels {
     return this.byId.size
   }
 
+  /** How many of the recently ended are kept for a late word. */
+  get endedSize (): number {
+    return this.ended.size
+  }
+
   admit (parcel: ActiveParcel): void {
     this.forgetEnded(parcel)
     this.byId.set(parcel.id, parcel)

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { Counter } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { selectActivePage, selectRecentJourneys, Interner, type ActivePage } from '../db/queries/active-parcels.js'
 import { selectContainers } from '../db/queries/containers.js'
 import { selectCustodyAboard, selectCustodyOf } from '../db/queries/custody.js'
@@ -100,6 +100,24 @@ export default fp<EnginePluginOptions>(async (app, options) => {
   engine.learnJourneys(await selectRecentJourneys(sql, JOURNEYS_AT_START))
   engine.restoreExceptions(await selectOpenExceptions(sql))
   app.log.info({ parcels: loaded }, 'tracking engine loaded the parcels on their way')
+
+  const { parcels } = engine.store
+  new Gauge({
+    name: 'trackstream_engine_parcels',
+    help: 'Parcels the tracking engine holds in memory: those on their way, and the few just ended kept for a late word',
+    labelNames: ['set'],
+    registers: [app.metrics],
+    collect () {
+      this.set({ set: 'on_their_way' }, parcels.size)
+      this.set({ set: 'recently_ended' }, parcels.endedSize)
+    }
+  })
+  new Gauge({
+    name: 'trackstream_exception_parcels_waiting',
+    help: 'Parcels waiting in the due index for the moment one of their exceptions could start to hold',
+    registers: [app.metrics],
+    collect () { this.set(engine.exceptions.waiting) }
+  })
 
   // the engine follows its own fixes and commits: ETA speeds, and what the lanes learn
   events.on('positions', (moved) => { engine.etas.onPositions(moved) })

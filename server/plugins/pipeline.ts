@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { Histogram } from 'prom-client'
+import { Counter, Histogram } from 'prom-client'
 import { gs1KeyOf } from '../../gateway/epc.js'
 import type { Ingest } from '../../gateway/ingest-message.js'
 import { rejection } from '../../gateway/rejects.js'
@@ -37,7 +37,14 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
   const clock = app.now
   const stats = new IngestStats(app.metrics)
   const { engine, events } = app
+  const viewerErrors = new Counter({
+    name: 'trackstream_live_listener_errors_total',
+    help: 'Live viewers\' listeners on the bus that threw, by event: each was logged, and the others and ingest went on',
+    labelNames: ['kind'],
+    registers: [app.metrics]
+  })
   const bus: LiveBus = new LocalBus((error, event) => {
+    viewerErrors.inc({ kind: event.kind })
     app.log.error({ err: error, kind: event.kind }, 'a live viewer\'s listener failed; the others and ingest go on')
   })
   const stages = buildStages({
