@@ -15,6 +15,12 @@ export class Configuration {
   private readonly containersById = new Map<string, ContainerRecord>()
   private readonly containerByTag = new Map<string, ContainerRecord>()
   private readonly vehicleByDevice = new Map<string, VehicleRecord>()
+  private changes = 0
+
+  /** Moves on with every change, so what is derived from the configuration (a search index) knows to rebuild. */
+  get version (): number {
+    return this.changes
+  }
 
   device (id: string): DeviceRecord | undefined {
     return this.devicesById.get(id)
@@ -25,6 +31,7 @@ export class Configuration {
   }
 
   putDevice (device: DeviceRecord): void {
+    this.changes++
     this.devicesById.set(device.id, device)
   }
 
@@ -37,6 +44,7 @@ export class Configuration {
   }
 
   putStation (station: StationRecord): void {
+    this.changes++
     this.stationsById.set(station.id, station)
   }
 
@@ -49,6 +57,7 @@ export class Configuration {
   }
 
   putReader (reader: ReaderRecord): void {
+    this.changes++
     this.readersById.set(reader.deviceId, reader)
   }
 
@@ -61,6 +70,7 @@ export class Configuration {
   }
 
   putVehicle (vehicle: VehicleRecord): void {
+    this.changes++
     const previous = this.vehiclesById.get(vehicle.id)
     if (previous?.deviceId != null) this.vehicleByDevice.delete(previous.deviceId)
     this.vehiclesById.set(vehicle.id, vehicle)
@@ -80,6 +90,7 @@ export class Configuration {
   }
 
   putContainer (container: ContainerRecord): void {
+    this.changes++
     this.containersById.set(container.id, container)
     if (container.epc !== null) this.containerByTag.set(container.epc, container)
     if (container.gs1Key !== null) this.containerByTag.set(container.gs1Key, container)

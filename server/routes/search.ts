@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { searchParcels } from '../db/queries/search-parcels.js'
 import { containerRef, parcelRef, type ItemRef } from '../tracking/custody.js'
-import { search, type Match, type Subject } from '../tracking/search.js'
+import { PrefixIndex, search, type Match, type Subject } from '../tracking/search.js'
 import { ops } from './schemas.js'
 
 const resultSchema = {
@@ -25,11 +25,16 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
   const { config, custody } = store
   app.addHook('onRequest', app.requireOps)
 
-  /** Vehicles, containers and devices: the configuration, which the engine holds whole. */
+  /** Vehicles, containers and devices: the configuration, which the engine holds whole, indexed by key until it changes. */
   function * configured (): Generator<Subject> {
     for (const record of config.vehicles()) yield { kind: 'vehicle', record }
     for (const record of config.containers()) yield { kind: 'container', record }
     for (const record of config.devices()) yield { kind: 'device', record }
+  }
+  let index = { version: -1, keys: new PrefixIndex([]) }
+  const configuredMatching = (needle: string): Subject[] => {
+    if (index.version !== config.version) index = { version: config.version, keys: new PrefixIndex(configured()) }
+    return index.keys.candidates(needle)
   }
 
   /** An item is where the vehicle it rides is, as GET /api/parcels/{id} says; one source of positions for all four kinds, so a parcel and its van always agree. */
@@ -65,8 +70,9 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { q, limit } = request.query
-    const parcels = await searchParcels(app.db.sql, q.trim().toLowerCase(), limit)
-    const subjects = [...parcels.map((record): Subject => ({ kind: 'parcel', record })), ...configured()]
+    const needle = q.trim().toLowerCase()
+    const parcels = await searchParcels(app.db.sql, needle, limit)
+    const subjects = [...parcels.map((record): Subject => ({ kind: 'parcel', record })), ...configuredMatching(needle)]
     return {
       items: search(subjects, q, limit).map((match) => ({
         kind: match.kind,

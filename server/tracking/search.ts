@@ -161,3 +161,40 @@ function order (a: string, b: string): number {
 function join (parts: Array<string | null>): string {
   return parts.filter((part): part is string => part !== null && part !== '').join(' · ')
 }
+
+/**
+ * The subjects under each of their keys, folded to lower case and sorted: the subjects a query
+ * starts a key of are one range of it, found by binary search, so a query costs the matches it
+ * has, not the number of vehicles and devices there are. Immutable: build a new one when the
+ * subjects change.
+ */
+export class PrefixIndex {
+  private readonly keys: string[] = []
+  private readonly subjects: Subject[] = []
+
+  constructor (subjects: Iterable<Subject>) {
+    const entries: Array<[string, Subject]> = []
+    for (const subject of subjects) {
+      for (const key of keysOf(subject)) if (key !== null) entries.push([key.toLowerCase(), subject])
+    }
+    entries.sort((a, b) => order(a[0], b[0]))
+    for (const [key, subject] of entries) {
+      this.keys.push(key)
+      this.subjects.push(subject)
+    }
+  }
+
+  /** Every subject a (trimmed, lower-cased) needle starts a key of, each once; rank them with `search`. */
+  candidates (needle: string): Subject[] {
+    let low = 0
+    let high = this.keys.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (order(this.keys[middle] as string, needle) < 0) low = middle + 1
+      else high = middle
+    }
+    const found = new Set<Subject>()
+    for (let i = low; i < this.keys.length && (this.keys[i] as string).startsWith(needle); i++) found.add(this.subjects[i] as Subject)
+    return [...found]
+  }
+}

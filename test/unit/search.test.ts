@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { closeness, search, type Subject } from '../../server/tracking/search.js'
+import { closeness, PrefixIndex, search, type Subject } from '../../server/tracking/search.js'
 
 const parcel = (trackingNumber: string, epc: string | null = null): Subject =>
   ({ kind: 'parcel', record: { id: `id-${trackingNumber}`, trackingNumber, epc, status: 'info_received' } })
@@ -63,5 +63,20 @@ describe('ops search: matching tracking numbers, EPCs, vehicles and devices', ()
   it('returns nothing for a blank query or a zero limit', () => {
     expect(search([parcel('TS-1')], '   ', 10)).toEqual([])
     expect(search([parcel('TS-1')], 'TS', 0)).toEqual([])
+  })
+})
+
+describe('PrefixIndex: the candidates of a query among many subjects', () => {
+  it('finds exactly the subjects whose key the query starts, in any case, each once, and ranks them as search does', () => {
+    const all = [vehicle('V1', 'Van one', 'BKK-4711', 'van-1'), vehicle('V2', 'Van two', null), device('van-1', 'Teltonika'), container('TOTE-7', 'E200AA'), vehicle('VX', 'Ärzte-Van', null)]
+    const index = new PrefixIndex(all)
+    const ids = (q: string): string[] => index.candidates(q).map((s) => `${s.kind}:${s.record.id}`).sort()
+    expect(ids('van')).toEqual(['device:van-1', 'vehicle:V1', 'vehicle:V2'])
+    expect(ids('v')).toEqual(['device:van-1', 'vehicle:V1', 'vehicle:V2', 'vehicle:VX'])
+    expect(ids('bkk')).toEqual(['vehicle:V1'])
+    expect(ids('e200aa')).toEqual(['container:TOTE-7'])
+    expect(ids('ärz')).toEqual(['vehicle:VX'])
+    expect(ids('zzz')).toEqual([])
+    for (const q of ['van', 'v', 'bkk', 'tote', 'teltonika']) expect(labels(index.candidates(q), q)).toEqual(labels(all, q))
   })
 })
