@@ -6,8 +6,9 @@ import { VanFeed, type VanParcel } from '../live/van-feed.js'
 import { PublicViewCache } from '../tracking/public-cache.js'
 import { deliveredPoint, destinationPoint, publicMilestones, toPublicTracking, type PublicParcel, type PublicTracking } from '../tracking/public-view.js'
 import type { PublicVan } from '../tracking/van-view.js'
-import { selectPublicParcel } from '../db/queries/parcels.js'
+import { selectPublicTracking } from '../db/queries/public-tracking.js'
 import { LruMap } from '../util/lru.js'
+import type { TimelineEntry } from '../model.js'
 
 const publicMilestoneSchema = {
   type: 'object',
@@ -79,17 +80,20 @@ const track: FastifyPluginAsync = async (app) => {
   const vans = new VanFeed(app.bus, store)
   const links = new LruMap<string, PublicParcel>(LINKS_CACHED)
 
-  /** By the link's token: from memory if read recently, else from the database; delivered parcels are found alike. */
-  const find = async (token: string): Promise<PublicParcel | undefined> => {
+  /**
+   * By the link's token: the parcel from memory if its link was opened recently, else with its
+   * timeline from the database in one round trip; delivered parcels are found alike.
+   */
+  const find = async (token: string): Promise<{ parcel: PublicParcel, timeline?: TimelineEntry[] } | undefined> => {
     const cached = links.get(token)
-    if (cached !== undefined) return cached
-    const parcel = await selectPublicParcel(app.db.sql, token)
-    if (parcel !== undefined) links.set(token, parcel)
-    return parcel
+    if (cached !== undefined) return { parcel: cached }
+    const found = await selectPublicTracking(app.db.sql, token)
+    if (found !== undefined) links.set(token, found.parcel)
+    return found
   }
   const vanParcel = (parcel: PublicParcel): VanParcel => ({ id: parcel.id, destination: destinationPoint(parcel) })
-  const snapshot = async (parcel: PublicParcel) =>
-    toPublicTracking(parcel, await selectTimeline(app.db.sql, parcel.id), store.parcels.get(parcel.id)?.track.recent)
+  const snapshot = async (parcel: PublicParcel, timeline?: TimelineEntry[]) =>
+    toPublicTracking(parcel, timeline ?? await selectTimeline(app.db.sql, parcel.id), store.parcels.get(parcel.id)?.track.recent)
   /** Only a parcel on its way has an ETA: from its van's route, or from its lane. */
   const etaOf = (parcel: PublicParcel): PublicTracking['eta'] => {
     const active = store.parcels.get(parcel.id)
@@ -114,9 +118,14 @@ const track: FastifyPluginAsync = async (app) => {
       response: { 200: publicTrackingSchema }
     }
   }, async (request, reply) => {
-    const parcel = await find(request.params.token)
-    if (parcel === undefined) throw new Errors.NotFound('tracking link', request.params.token)
-    const view = await cache.get(parcel.id, async () => JSON.stringify(await snapshot(parcel)))
+    const found = await find(request.params.token)
+    if (found === undefined) throw new Errors.NotFound('tracking link', request.params.token)
+    const { parcel } = found
+    // a timeline read with the link is served as read, never cached: a milestone may have
+    // committed since, and the cache only knows to drop views read after it
+    const view = found.timeline !== undefined
+      ? JSON.stringify(await snapshot(parcel, found.timeline))
+      : await cache.get(parcel.id, async () => JSON.stringify(await snapshot(parcel)))
     return await reply.type('application/json; charset=utf-8').send(withLive(view, etaOf(parcel), vans.current(vanParcel(parcel))))
   })
 
@@ -130,7 +139,7 @@ const track: FastifyPluginAsync = async (app) => {
   }, async (socket, request) => {
     let parcel: PublicParcel | undefined
     try {
-      parcel = await find(request.params.token)
+      parcel = (await find(request.params.token))?.parcel
     } catch (error) {
       request.log.warn({ err: error }, 'could not look up the tracking link')
       socket.close(1011, 'try again')

@@ -3,7 +3,6 @@ import type { TrackedMilestone } from '../../tracking/parcel-track.js'
 import type { Sql } from '../sql.js'
 import { selectRecentTracks } from './active-parcels.js'
 import type { Destination, ParcelRecord } from '../../model.js'
-import type { PublicParcel } from '../../tracking/public-view.js'
 
 interface ParcelRow {
   id: string
@@ -131,21 +130,6 @@ export async function selectParcel (sql: Sql, key: ParcelKey): Promise<ParcelRec
   if (row === undefined) return undefined
   const tracks = await selectRecentTracks(sql, [row.id])
   return toRecord(row, tracks.get(row.id))
-}
-
-/** What a tracking link shows of the parcel itself, by the link's token (a unique index): never the street or the buyer's name. */
-export async function selectPublicParcel (sql: Sql, token: string): Promise<PublicParcel | undefined> {
-  const [row] = await sql.query<Pick<ParcelRow, 'id' | 'tracking_number' | 'dest_city' | 'dest_country' | 'dest_lat' | 'dest_lon' | 'cod_amount' | 'cod_currency'>>(
-    `SELECT id, tracking_number, dest_city, dest_country, dest_lat, dest_lon, cod_amount, cod_currency
-       FROM parcels WHERE public_token = $1`, [token])
-  if (row === undefined) return undefined
-  return {
-    id: row.id,
-    trackingNumber: row.tracking_number,
-    destination: { name: null, address: null, city: row.dest_city, postcode: null, country: row.dest_country, lat: row.dest_lat, lon: row.dest_lon },
-    codAmount: row.cod_amount,
-    codCurrency: row.cod_currency
-  }
 }
 
 /** By id or by tracking number: ops and drivers give either. */

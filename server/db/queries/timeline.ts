@@ -2,7 +2,7 @@ import type { TimelineEntry } from '../../model.js'
 import type { MilestoneCode, MilestoneDetail } from '../../tracking/milestones.js'
 import type { Sql } from '../sql.js'
 
-interface TimelineRow {
+export interface TimelineRow {
   id: string
   code: MilestoneCode
   time: Date
@@ -29,7 +29,11 @@ export async function selectTimeline (sql: Sql, parcelId: string): Promise<Timel
       WHERE m.parcel_id = $1
       ORDER BY m.time, m.id`,
     [parcelId])
-  return rows.map((row) => ({
+  return rows.map(toTimelineEntry)
+}
+
+export function toTimelineEntry (row: TimelineRow): TimelineEntry {
+  return {
     id: row.id,
     code: row.code,
     time: row.time,
@@ -43,5 +47,5 @@ export async function selectTimeline (sql: Sql, parcelId: string): Promise<Timel
     station: row.station_id === null
       ? null
       : { id: row.station_id, name: row.station_name ?? row.station_id, city: row.city, country: row.country, timezone: row.timezone }
-  }))
+  }
 }
