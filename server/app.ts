@@ -61,6 +61,9 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     loggerInstance: logger,
     bodyLimit: config.maxMessageBytes,
     forceCloseConnections: 'idle',
+    // reading the parcels on their way at start takes seconds per hundred thousand: a stuck plugin
+    // still fails, later, where Fastify's default (10 s) would fail a large installation's start
+    pluginTimeout: 300_000,
     // one log line per HTTP request drowns what matters; errors are still logged
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }

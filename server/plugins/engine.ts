@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { selectActivePage, selectRecentJourneys, Interner, type ActivePage } from '../db/queries/active-parcels.js'
+import { selectActivePage, selectRecentJourneys, selectRecentTracks, Interner } from '../db/queries/active-parcels.js'
 import { selectContainers } from '../db/queries/containers.js'
 import { selectCustodyAboard, selectCustodyOf } from '../db/queries/custody.js'
 import { selectDevices } from '../db/queries/devices.js'
@@ -88,14 +88,20 @@ export default fp<EnginePluginOptions>(async (app, options) => {
   const now = app.now()
   const strings = new Interner()
   let loaded = 0
-  for (let after: ActivePage['next'] = null, first = true; first || after !== null; first = false) {
-    const page = await selectActivePage(sql, after, PAGE, strings)
+  // the next page of parcels is read while this one's milestones and custody are
+  let reading = selectActivePage(sql, null, PAGE, strings)
+  for (;;) {
+    const page = await reading
+    if (page.next !== null) reading = selectActivePage(sql, page.next, PAGE, strings)
+    const ids = page.parcels.map((parcel) => parcel.id)
+    const [tracks, custody] = await Promise.all([selectRecentTracks(sql, ids, strings), selectCustodyOf(sql, ids.map(parcelRef))])
+    for (const parcel of page.parcels) parcel.track = { recent: tracks.get(parcel.id) ?? [] }
     engine.load(page.parcels, now)
-    const loose = await selectCustodyOf(sql, page.parcels.map((parcel) => parcelRef(parcel.id)))
-    engine.restoreCustody(loose.filter((row) => row.carrier === null))
+    // where each rides came with everything aboard; a parcel taken off everything keeps the time it was, so no older move undoes it
+    engine.restoreCustody(custody.filter((row) => row.carrier === null))
     engine.learnJourneys(page.parcels.map((parcel) => ({ lane: parcel.lane, milestones: parcel.track.recent })))
     loaded += page.parcels.length
-    after = page.next
+    if (page.next === null) break
   }
   engine.learnJourneys(await selectRecentJourneys(sql, JOURNEYS_AT_START))
   engine.restoreExceptions(await selectOpenExceptions(sql))

@@ -6,7 +6,8 @@ UPDATE parcels p SET ended_at = e.first_end
   FROM (SELECT parcel_id, min(time) AS first_end FROM milestones
          WHERE code IN ('delivered', 'returned_to_sender') GROUP BY parcel_id) e
  WHERE e.parcel_id = p.id;
--- the working set, loaded at start
-CREATE INDEX parcels_active ON parcels (created_at) WHERE ended_at IS NULL;
+-- the working set, loaded at start in pages in id order: their milestones are then read through
+-- milestones_once (parcel_id, ...) in its own order, leaf after leaf, not by random probes
+CREATE INDEX parcels_active ON parcels (id) WHERE ended_at IS NULL;
 -- the most recently ended, whose journeys teach the lanes how long each step takes
 CREATE INDEX parcels_ended ON parcels (ended_at DESC) WHERE ended_at IS NOT NULL;

@@ -22,8 +22,8 @@ export class Interner {
 
 export interface ActivePage {
   parcels: ActiveParcel[]
-  /** Where the next page starts; null after the last. */
-  next: { createdAt: number, id: string } | null
+  /** The id the next page starts after; null after the last. */
+  next: string | null
 }
 
 interface ActiveRow {
@@ -38,7 +38,6 @@ interface ActiveRow {
   cod_currency: string | null
   status: MilestoneCode
   status_ms: number
-  created_ms: number
 }
 
 interface TrackRow {
@@ -46,20 +45,19 @@ interface TrackRow {
   code: MilestoneCode
   ms: number
   station_id: string | null
+  id: string
 }
 
-/** One page of the parcels on their way, oldest first, by the parcels_active index. */
-export async function selectActivePage (sql: Sql, after: ActivePage['next'], limit: number, strings: Interner): Promise<ActivePage> {
+/** One page of the parcels on their way, in id order, by the parcels_active index; their tracks are read separately. */
+export async function selectActivePage (sql: Sql, after: string | null, limit: number, strings: Interner): Promise<ActivePage> {
   const rows = await sql.query<ActiveRow>(
     `SELECT id, tracking_number, epc, gs1_key, origin_country, dest_country, dest_lat, dest_lon, cod_currency, status,
-            floor(extract(epoch FROM status_at) * 1000)::float8 AS status_ms,
-            floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms
+            floor(extract(epoch FROM status_at) * 1000)::float8 AS status_ms
        FROM parcels
-      WHERE ended_at IS NULL AND ($1::float8 IS NULL OR (created_at, id) > (to_timestamp($1 / 1000.0), $2::uuid))
-      ORDER BY created_at, id
-      LIMIT $3`,
-    [after?.createdAt ?? null, after?.id ?? null, limit])
-  const tracks = await selectRecentTracks(sql, rows.map((row) => row.id), strings)
+      WHERE ended_at IS NULL AND ($1::uuid IS NULL OR id > $1::uuid)
+      ORDER BY id
+      LIMIT $2`,
+    [after, limit])
   const parcels = rows.map((row): ActiveParcel => ({
     id: row.id,
     trackingNumber: row.tracking_number,
@@ -70,54 +68,51 @@ export async function selectActivePage (sql: Sql, after: ActivePage['next'], lim
     codCurrency: strings.of(row.cod_currency),
     status: strings.of(row.status),
     statusAt: row.status_ms,
-    track: { recent: tracks.get(row.id) ?? [] }
+    track: { recent: [] }
   }))
-  const last = rows.at(-1)
-  return { parcels, next: rows.length < limit || last === undefined ? null : { createdAt: last.created_ms, id: last.id } }
+  return { parcels, next: rows.length < limit ? null : rows.at(-1)?.id ?? null }
 }
 
-/** Each parcel's newest milestones (at most RECENT_LIMIT), oldest first: what the tracking rules remember. */
+/**
+ * Each parcel's newest milestones (at most RECENT_LIMIT), oldest first: what the tracking rules
+ * remember. Ids in order make the lookups one walk along milestones_once; the few milestones of
+ * each parcel are put in order here, where it costs nothing, rather than sorted by the database.
+ */
 export async function selectRecentTracks (sql: Sql, parcelIds: readonly string[], strings = new Interner()): Promise<Map<string, TrackedMilestone[]>> {
   const tracks = new Map<string, TrackedMilestone[]>()
   if (parcelIds.length === 0) return tracks
   const rows = await sql.query<TrackRow>(
-    `SELECT parcel_id, code, ms, station_id FROM (
-       SELECT parcel_id, code, floor(extract(epoch FROM time) * 1000)::float8 AS ms, station_id, time, id,
-              row_number() OVER (PARTITION BY parcel_id ORDER BY time DESC, id DESC) AS newest_first
-         FROM milestones WHERE parcel_id = ANY ($1::uuid[])) ranked
-      WHERE newest_first <= $2
-      ORDER BY parcel_id, time, id`,
-    [parcelIds, RECENT_LIMIT])
+    `SELECT parcel_id, code, floor(extract(epoch FROM time) * 1000)::float8 AS ms, station_id, id::text
+       FROM milestones WHERE parcel_id = ANY ($1::uuid[])`,
+    [[...parcelIds].sort()])
+  const byParcel = new Map<string, TrackRow[]>()
   for (const row of rows) {
-    let list = tracks.get(row.parcel_id)
-    if (list === undefined) {
-      list = []
-      tracks.set(row.parcel_id, list)
-    }
-    list.push({ code: strings.of(row.code), time: row.ms, stationId: strings.of(row.station_id) })
+    const list = byParcel.get(row.parcel_id)
+    if (list === undefined) byParcel.set(row.parcel_id, [row])
+    else list.push(row)
+  }
+  for (const [parcelId, list] of byParcel) {
+    list.sort((a, b) => a.ms - b.ms || Number(a.id) - Number(b.id))
+    tracks.set(parcelId, list.slice(-RECENT_LIMIT).map((row) => ({ code: strings.of(row.code), time: row.ms, stationId: strings.of(row.station_id) })))
   }
   return tracks
 }
 
 /** The journeys that ended most recently, lane and milestones: what the lanes learn from at start. */
 export async function selectRecentJourneys (sql: Sql, limit: number): Promise<Array<{ lane: string, milestones: Array<{ code: MilestoneCode, time: number }> }>> {
-  const rows = await sql.query<{ id: string, lane: string, code: MilestoneCode, ms: number }>(
-    `WITH ended AS (
-       SELECT id, coalesce(origin_country, '*') || '>' || dest_country AS lane
-         FROM parcels WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT $1)
-     SELECT e.id, e.lane, m.code, floor(extract(epoch FROM m.time) * 1000)::float8 AS ms
-       FROM ended e JOIN milestones m ON m.parcel_id = e.id
-      ORDER BY e.id, m.time, m.id`,
+  const ended = await sql.query<{ id: string, lane: string }>(
+    `SELECT id, coalesce(origin_country, '*') || '>' || dest_country AS lane
+       FROM parcels WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT $1`,
     [limit])
+  if (ended.length === 0) return []
+  // code and time only: milestones_once covers them, so no table page is read
+  const rows = await sql.query<{ parcel_id: string, code: MilestoneCode, ms: number }>(
+    `SELECT parcel_id, code, floor(extract(epoch FROM time) * 1000)::float8 AS ms
+       FROM milestones WHERE parcel_id = ANY ($1::uuid[])`,
+    [ended.map((parcel) => parcel.id).sort()])
   const strings = new Interner()
-  const journeys: Array<{ lane: string, milestones: Array<{ code: MilestoneCode, time: number }> }> = []
-  let current: { id: string, lane: string, milestones: Array<{ code: MilestoneCode, time: number }> } | undefined
-  for (const row of rows) {
-    if (current?.id !== row.id) {
-      current = { id: row.id, lane: strings.of(row.lane), milestones: [] }
-      journeys.push(current)
-    }
-    current.milestones.push({ code: strings.of(row.code), time: row.ms })
-  }
-  return journeys
+  const journeys = new Map(ended.map(({ id, lane }) => [id, { lane: strings.of(lane), milestones: [] as Array<{ code: MilestoneCode, time: number }> }]))
+  for (const row of rows) journeys.get(row.parcel_id)?.milestones.push({ code: strings.of(row.code), time: row.ms })
+  for (const journey of journeys.values()) journey.milestones.sort((a, b) => a.time - b.time)
+  return [...journeys.values()]
 }

@@ -36,6 +36,6 @@ export async function selectCustodyOf (sql: Sql, items: readonly ItemRef[]): Pro
   if (items.length === 0) return []
   const rows = await sql.query<CustodyDbRow>(
     'SELECT item, carrier, floor(extract(epoch FROM since) * 1000)::float8 AS since_ms FROM custody WHERE item = ANY ($1::text[])',
-    [textArray(items)])
+    [textArray([...items].sort())])
   return rows.map(toRow)
 }
