@@ -11,3 +11,9 @@ UPDATE parcels p SET ended_at = e.first_end
 CREATE INDEX parcels_active ON parcels (id) WHERE ended_at IS NULL;
 -- the most recently ended, whose journeys teach the lanes how long each step takes
 CREATE INDEX parcels_ended ON parcels (ended_at DESC) WHERE ended_at IS NOT NULL;
+-- Every milestone moves its parcel's status. With no index on status or status_at, PostgreSQL can
+-- make that a heap-only update (no index touched) when the row's page has room, which the fill
+-- factor leaves; ops list parcels newest first, by this index, filtering a status as they go.
+DROP INDEX parcels_status;
+CREATE INDEX parcels_newest ON parcels (created_at DESC, id DESC);
+ALTER TABLE parcels SET (fillfactor = 85);
