@@ -16,7 +16,7 @@ INSERT INTO parcels (id, tracking_number, public_token, status, status_at, dest_
   (gen_random_uuid(), 'AXBY1', 'wild-2', 'info_received', now(), 'Bangkok', 'TH', now());
 ANALYZE parcels;`
 
-describe('searchParcels: prefixes from indexes', () => {
+describe('searchParcels: the closest completions of a prefix, from indexes', () => {
   let db: TestDatabase
   let sql: Sql
   const numbers = async (needle: string, limit = 20): Promise<string[]> => (await searchParcels(sql, needle, limit)).map((hit) => hit.trackingNumber).sort()
