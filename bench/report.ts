@@ -8,6 +8,7 @@ import type { MapOptions, PagePhase } from './scenarios/map.js'
 import type { PoisonOptions, PoisonRun } from './scenarios/poison.js'
 import type { IngestOptions, IngestResult, TargetRun } from './scenarios/ingest.js'
 import type { LatencyOptions, LatencyRun } from './scenarios/latency.js'
+import { SEARCH, TRACKING, type ParcelsOptions, type ParcelsPhase, type ParcelsResult } from './scenarios/parcels.js'
 import type { RestRun } from './scenarios/rest.js'
 import type { RfidOptions, RfidRun } from './scenarios/rfid.js'
 
@@ -21,6 +22,7 @@ type EngineFile = Saved & { options: IngestOptions, runs: { plain: IngestResult,
 type FramesFile = Saved & { options: FramesOptions, runs: FramesRun[], comparisons: FramesComparison[] }
 type MapFile = Saved & { options: MapOptions, phases: PagePhase[] }
 type PoisonFile = Saved & { options: PoisonOptions, runs: PoisonRun[] }
+type ParcelsFile = Saved & ParcelsResult & { options: ParcelsOptions }
 
 const DIR = path.join(ROOT, 'bench/results')
 
@@ -53,7 +55,9 @@ export async function writeSummary (): Promise<string> {
   const frames = await load<FramesFile>('frames')
   const map = await load<MapFile>('map')
   const poisoned = await load<PoisonFile>('poison')
-  const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine ?? frames?.machine
+  const byTheMillion = (await Promise.all(PARCEL_SCALES.map(async (scale) => ({ scale, file: await load<ParcelsFile>(`parcels-${scale.parcels}`) }))))
+    .flatMap(({ scale, file }) => file === undefined ? [] : [{ scale, file }])
+  const machine = ingest?.machine ?? latency?.machine ?? connections?.machine ?? rest?.machine ?? rfid?.machine ?? frames?.machine ?? byTheMillion[0]?.file.machine
   const lines: string[] = ['# trackstream bench results', '']
   if (machine !== undefined) {
     lines.push(`Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; ${machine.postgres}.`,
@@ -112,6 +116,7 @@ export async function writeSummary (): Promise<string> {
       lines.push(`| a poisoned device beside ${poisoned.options.devices} healthy ones costs them ≤ 10 %: ${poisoned.options.poisonPerS} messages/s of ${how} | healthy ${n(run.healthyFixesPerS)} fixes/s acknowledged (slowest second ${n(run.slowestSecond)}), ack p99 ${n(run.ackP99Ms)} ms, ${n(run.lost)} lost; ${n(run.poisonAcked)} of ${n(run.poisonSent)} poisoned messages acknowledged, ${n(run.poisonKept)} kept in ingest_rejects | the same fleet alone ${n(clean.healthyFixesPerS)} fixes/s, ack p99 ${n(clean.ackP99Ms)} ms | ${ratio(run.healthyFixesPerS, clean.healthyFixesPerS)} | ${mark(met)} |`)
     }
   }
+  for (const { scale, file } of byTheMillion) lines.push(...parcelsTargets(scale, file))
   lines.push('')
 
   lines.push('## Ingest', '', '| run | target | offered fixes/s | sustained fixes/s (median / slowest second) | committed rows/s | lost | ack p50 / p99 ms | CPU % (server / generator / PostgreSQL) | RSS MiB |', '|---|---|---|---|---|---|---|---|---|')
@@ -154,6 +159,7 @@ export async function writeSummary (): Promise<string> {
       '| endpoint | req/s | p50 / p97.5 / p99 ms | errors | server CPU % |', '|---|---|---|---|---|')
     for (const run of rest.runs) lines.push(`| ${run.target} | ${n(run.requestsPerS)} | ${run.latencyMs.p50} / ${run.latencyMs.p97_5} / ${run.latencyMs.p99} | ${run.non2xx + run.errors} | ${run.usage.server?.cpuPercent} |`)
   }
+  if (byTheMillion.length > 0) lines.push('', ...parcelsSection(byTheMillion.map((m) => m.file)))
   if (rfid !== undefined) {
     const r = rfid.run
     lines.push('', '## RFID stations and buyers', '', `${rfid.options.readers} readers, each reading ${rfid.options.hz} tags/s and reporting each ${rfid.options.reads} times; ${r.buyers.viewers} buyers on /ws/track.`, '',
@@ -201,5 +207,106 @@ function framesSection (file: FramesFile): string[] {
     return `watching ${watch[c.mode]}, protobuf sends ${Math.round((1 - c.bytesPerPosition) * 100)} % fewer bytes per position, with ${cpu} and ${p99}`
   })
   lines.push('', `In this run: ${said.join('; ')}.`)
+  return lines
+}
+
+/** The parcels scenario's two sizes and what each must meet (issue 12). */
+const PARCEL_SCALES = [
+  { parcels: 1_000_000, inTransit: 100_000, readyS: 10, rssMiB: 600, rss: '600 MiB', cpuPercent: 3, endpoints: false },
+  { parcels: 10_000_000, inTransit: 1_000_000, readyS: 30, rssMiB: 1536, rss: '1.5 GiB', cpuPercent: 10, endpoints: true }
+] as const
+type ParcelScale = typeof PARCEL_SCALES[number]
+
+/** A ratio only where both figures exist. */
+const ratioOf = (a: number | null | undefined, b: number | null | undefined): string => a === null || a === undefined || b === null || b === undefined ? '–' : ratio(a, b)
+const asked = (a: { transit: number, delivered: number }): string => `${n(a.transit + a.delivered)}: ${n(a.transit)} on their way, ${n(a.delivered)} delivered`
+const firstLine = (text: string): string => (text.split('\n')[0] ?? '').replaceAll('|', '\\|')
+/** The highest resident memory seen once the server was ready: after start, during and after the idle window. */
+const steadyRss = (phase: ParcelsPhase): number | null => phase.start.rssReadyMiB === null
+  ? null
+  : Math.max(phase.start.rssReadyMiB, phase.idle?.rssAfterMiB ?? 0, phase.idle?.rssMaxMiB ?? 0)
+const idleCpu = (phase: ParcelsPhase): number | null => phase.idle === null ? null : Math.round((phase.idle.cpuPercent.server + phase.idle.cpuPercent.database) * 10) / 10
+const startText = (phase: ParcelsPhase): string => phase.start.error !== null
+  ? `did not start${phase.start.failedAfterS === null ? '' : ` (gave up after ${phase.start.failedAfterS} s)`}: ${firstLine(phase.start.error)}`
+  : `ready after ${phase.start.readyS} s (banner ${phase.start.bannerS} s); RSS ${n(phase.start.rssReadyMiB)} MiB after start, ${n(phase.idle?.rssAfterMiB)} MiB after ${n(phase.idle?.seconds)} s of idle sweeps (at most ${n(phase.idle?.rssMaxMiB)}); idle CPU ${phase.idle?.cpuPercent.server ?? '–'} % server + ${phase.idle?.cpuPercent.database ?? '–'} % its PostgreSQL backends`
+
+function parcelsTargets (scale: ParcelScale, file: ParcelsFile): string[] {
+  const { loaded, empty } = file
+  const rows: string[] = []
+  const rss = steadyRss(loaded)
+  const cpu = idleCpu(loaded)
+  const met = loaded.seed.parcels >= scale.parcels && loaded.seed.inTransit >= scale.inTransit && loaded.start.readyS !== null &&
+    loaded.start.readyS <= scale.readyS && rss !== null && rss <= scale.rssMiB && cpu !== null && cpu <= scale.cpuPercent &&
+    (loaded.idle?.seconds ?? 0) >= 300 && loaded.error === null
+  rows.push(`| ${n(scale.parcels)} parcels stored, ${n(scale.inTransit)} in transit: ready in ≤ ${scale.readyS} s, RSS ≤ ${scale.rss} (after start and after 5 minutes of sweeps), idle sweep CPU ≤ ${scale.cpuPercent} % of a core (server and its PostgreSQL backends) | ${n(loaded.seed.parcels)} parcels (${n(loaded.seed.inTransit)} in transit): ${startText(loaded)} | ${n(empty.seed.parcels)} parcels: ${startText(empty)} | RSS ${ratioOf(rss, steadyRss(empty))} | ${mark(met)} |`)
+  if (scale.endpoints) {
+    for (const target of [TRACKING, SEARCH]) {
+      const big = loaded.runs.find((r) => r.target === target)
+      const small = empty.runs.find((r) => r.target === target)
+      const wide = loaded.spread?.runs.find((r) => r.target === target)
+      const ok = big !== undefined && small !== undefined && big.requestsPerS >= 0.8 * small.requestsPerS && big.latencyMs.p99 <= 25 &&
+        big.non2xx + big.errors === 0 && loaded.seed.parcels >= scale.parcels
+      const measured = big === undefined
+        ? (loaded.error === null ? 'not measured' : `not measured: ${firstLine(loaded.error)}`)
+        : `${n(loaded.seed.parcels)} parcels, asked for as many distinct ones as the baseline (${asked(loaded.asked)}): ${n(big.requestsPerS)} req/s, p99 ${big.latencyMs.p99} ms, ${n(big.non2xx + big.errors)} errors` +
+          (wide === undefined || loaded.spread === null ? '' : `; across ${asked(loaded.spread.asked)}: ${n(wide.requestsPerS)} req/s, p99 ${wide.latencyMs.p99} ms`)
+      rows.push(`| ${target} at ${n(scale.parcels)} parcels ≥ 0.8 × the same on an empty database, p99 ≤ 25 ms | ${measured} | ${small === undefined ? 'not measured' : `${n(empty.seed.parcels)} parcels (${asked(empty.asked)}): ${n(small.requestsPerS)} req/s, p99 ${small.latencyMs.p99} ms`} | ${big === undefined || small === undefined ? '–' : ratio(big.requestsPerS, small.requestsPerS)} | ${mark(ok)} |`)
+    }
+  }
+  const ingest = file.ingest
+  if (ingest !== null) {
+    const { plain, engine } = ingest
+    const o = file.options.ingest
+    const p99 = engine?.fleet.ackLatencyMs.p99 ?? null
+    const plainP99 = plain?.fleet.ackLatencyMs.p99 ?? null
+    const ok = engine !== null && plain !== null && o !== null && engine.fixesPerSMean >= 20_000 && engine.lost === 0 && p99 !== null && plainP99 !== null &&
+      p99 <= 2 * plainP99 && o.durationS >= 60 && o.devices >= 5000
+    rows.push(`| the durable ingest with the tracking engine loaded on ${n(loaded.seed.parcels)} parcels ≥ 20,000 fixes/s, ack p99 ≤ 2 × the same ingest without the engine | ${engine === null ? `not measured${ingest.error === null ? '' : `: ${firstLine(ingest.error)}`}` : `${n(engine.fixesPerSMean)} fixes/s acknowledged (slowest second ${n(engine.fixesPerSMin)}) of ${n(engine.offeredFixesPerS)} offered, ack p99 ${n(p99)} ms, ${n(engine.lost)} lost, ${n(engine.milestonesPerS)} milestones/s; ${n(o?.devices)} devices, ${n(o?.durationS)} s`} | ${plain === null ? 'not measured' : `empty database, no engine: ${n(plain.fixesPerSMean)} fixes/s, ack p99 ${n(plainP99)} ms`} | ${p99 === null || plainP99 === null ? '–' : `p99 ${ratio(p99, plainP99)}`} | ${mark(ok)} |`)
+  }
+  return rows
+}
+
+/** Each size beside the thousand-parcel database measured in the same run. */
+function parcelsSection (files: ParcelsFile[]): string[] {
+  const lines = ['## Parcels by the million', '',
+    'A database filled by `npm run bench -- parcels --parcels <N>` (generated inside PostgreSQL, indexes rebuilt after): 90 % delivered over the last year with nine milestones each and a KPI outcome, 10 % on their way (stopped at every step, those out for delivery aboard one of 5,000 vans, one in fifty stalled with an open exception). The server starts on it as `npm start` runs it; nothing is sent while it idles; then autocannon asks for parcels half on their way, half delivered. The baseline is the same server, endpoints and load on a database of 1,000 parcels, a few minutes apart in the same run.']
+  for (const file of files) {
+    const { loaded, empty, options } = file
+    const seed = loaded.seed
+    const rows = Object.entries(seed.rows).map(([table, count]) => `${n(count)} ${table}`).join(', ')
+    lines.push('', `### ${n(seed.parcels)} parcels`, '',
+      `Seeded ${rows} (${n(seed.delivered)} delivered, ${n(seed.inTransit)} in transit, ${n(seed.aboard)} aboard vans, ${n(seed.stalled)} stalled) in ${seed.seconds.total} s: rows ${seed.seconds.rows} s, indexes and keys ${seed.seconds.indexes} s, VACUUM ANALYZE ${seed.seconds.vacuum} s; ${n(seed.rowsPerS)} rows/s, ${n(seed.parcelsPerS)} parcels/s. ` +
+        `${seed.endedAt ? 'parcels.ended_at filled. ' : ''}${seed.skipped.length === 0 ? '' : `Not in this schema, so left out: ${seed.skipped.join('; ')}. `}` +
+        `Autocannon: ${options.connections} connections, ${options.durationS} s per endpoint after a warm-up pass, every other request for a parcel on its way; like for like, as many distinct parcels as the small database has (there ${asked(empty.asked)}, here ${asked(loaded.asked)}), then spread across ${loaded.spread === null ? '–' : asked(loaded.spread.asked)}, more than any cache of the server holds.`, '',
+      `| | ${n(empty.seed.parcels)} parcels (baseline) | ${n(seed.parcels)} parcels | ratio |`, '|---|---|---|---|')
+    const ready = (phase: ParcelsPhase): string => phase.start.error !== null ? `did not start (gave up after ${phase.start.failedAfterS ?? '–'} s)` : `${phase.start.bannerS} / ${phase.start.readyS}`
+    lines.push(`| spawn → banner / first 200 from /readyz, s | ${ready(empty)} | ${ready(loaded)} | ${ratioOf(loaded.start.readyS, empty.start.readyS)} |`)
+    lines.push(`| RSS after start (high-water mark), MiB | ${n(empty.start.rssReadyMiB)} (${n(empty.start.rssPeakMiB)}) | ${n(loaded.start.rssReadyMiB)} (${n(loaded.start.rssPeakMiB)}) | ${ratioOf(loaded.start.rssReadyMiB, empty.start.rssReadyMiB)} |`)
+    lines.push(`| RSS after the idle window (highest in it), MiB | ${n(empty.idle?.rssAfterMiB)} (${n(empty.idle?.rssMaxMiB)}) after ${n(empty.idle?.seconds)} s | ${n(loaded.idle?.rssAfterMiB)} (${n(loaded.idle?.rssMaxMiB)}) after ${n(loaded.idle?.seconds)} s | ${ratioOf(loaded.idle?.rssAfterMiB, empty.idle?.rssAfterMiB)} |`)
+    lines.push(`| idle CPU, % of a core: server + its PostgreSQL backends | ${empty.idle?.cpuPercent.server ?? '–'} + ${empty.idle?.cpuPercent.database ?? '–'} | ${loaded.idle?.cpuPercent.server ?? '–'} + ${loaded.idle?.cpuPercent.database ?? '–'} | ${ratioOf(idleCpu(loaded), idleCpu(empty))} |`)
+    const cell = (run: ParcelsPhase['runs'][number] | undefined): string => run === undefined ? '–' : `${n(run.requestsPerS)} req/s, ${run.latencyMs.p50} / ${run.latencyMs.p99} ms${run.non2xx + run.errors > 0 ? `, ${n(run.non2xx + run.errors)} errors` : ''}, CPU ${run.usage.server?.cpuPercent ?? '–'} % server + ${run.usage.database?.cpuPercent ?? '–'} % PostgreSQL`
+    for (const target of [TRACKING, SEARCH]) {
+      const small = empty.runs.find((r) => r.target === target)
+      const big = loaded.runs.find((r) => r.target === target)
+      lines.push(`| ${target}, like for like: req/s, p50 / p99 | ${cell(small)} | ${cell(big)} | ${big === undefined || small === undefined ? '–' : ratio(big.requestsPerS, small.requestsPerS)} |`)
+    }
+    for (const target of [TRACKING, SEARCH]) {
+      const wide = loaded.spread?.runs.find((r) => r.target === target)
+      if (wide !== undefined && loaded.spread !== null) lines.push(`| ${target}, across ${asked(loaded.spread.asked)} | – | ${cell(wide)} | – |`)
+    }
+    for (const [name, phase] of [['the baseline', empty], [`${n(seed.parcels)} parcels`, loaded]] as const) {
+      if (phase.error !== null) lines.push('', `On ${name} the server ${phase.start.error === null ? 'failed during the measurements' : 'did not start'}:`, '', '```', ...phase.error.split('\n').slice(0, 6), '```')
+    }
+    const ingest = file.ingest
+    if (ingest !== null) {
+      lines.push('', `Durable ingest, ${n(options.ingest?.devices)} devices × ${options.ingest?.hz} Hz × ${options.ingest?.fixesPerMessage} fixes, QoS ${options.ingest?.qos}, ${n(options.ingest?.durationS)} s:`, '',
+        '| run | sustained fixes/s (median / slowest second) | committed rows/s | lost | ack p50 / p99 ms | milestones/s | CPU % (server / generator / PostgreSQL) |', '|---|---|---|---|---|---|---|')
+      for (const [name, run] of [['empty database, no engine', ingest.plain], [`${n(seed.parcels)} parcels, engine loaded (ready after ${ingest.start?.readyS ?? '–'} s)`, ingest.engine]] as const) {
+        if (run === null) { lines.push(`| ${name} | not measured | | | | | |`); continue }
+        lines.push(`| ${name} | ${n(run.fixesPerSMean)} (${n(run.fixesPerS)} / ${n(run.fixesPerSMin)}) | ${n(run.committedPerS)} | ${n(run.lost)} | ${n(run.fleet.ackLatencyMs.p50)} / ${n(run.fleet.ackLatencyMs.p99)} | ${n(run.milestonesPerS)} | ${run.usage.trackstream?.cpuPercent ?? '–'} / ${run.usage['load generator']?.cpuPercent ?? '–'} / ${run.usage.postgres?.cpuPercent ?? '–'} |`)
+      }
+      if (ingest.error !== null) lines.push('', `The ingest on the parcels: ${firstLine(ingest.error)}`)
+    }
+  }
   return lines
 }

@@ -9,6 +9,7 @@ import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
 import { latency } from './scenarios/latency.js'
 import { map } from './scenarios/map.js'
+import { parcels } from './scenarios/parcels.js'
 import { poison } from './scenarios/poison.js'
 import { rest } from './scenarios/rest.js'
 import { rfid } from './scenarios/rfid.js'
@@ -37,6 +38,13 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
   poison        healthy trackers alone, then beside one device sending rows the database would
                 refuse (caught by validation), then rows only the database refuses (about 2 min)
                 --devices 50 --hz 60 --poison 20 --seconds 30 --window 8
+  parcels       parcels by the million (not in all): generated inside PostgreSQL, 90 % delivered, 10 % on their
+                way (some aboard vans, some stalled); time to /readyz, RSS after start and after the idle sweeps,
+                their CPU, public tracking and ops search, against the same on 1,000 parcels in the same run
+                --parcels 1000000 --idle 300 --seconds 20 --connections 50 --sample 100000 --ready-timeout 360
+                --ingest also runs the durable ingest with the engine loaded on the parcels, against it on an
+                empty database (--devices --hz --fixes --fences as engine; --ingest-seconds 60)
+                → bench/results/parcels-<parcels>.json (1,000,000: about 10 min; 10,000,000: 25 GB of disk)
   summary       rewrite bench/results/SUMMARY.md from the JSON results there
 
 Results: bench/results/<name>.json; SUMMARY.md quotes them. BENCH_DATABASE_URL picks the PostgreSQL
@@ -65,7 +73,12 @@ const { values, positionals } = parseArgs({
     fences: { type: 'string' },
     'decode-every': { type: 'string' },
     'world-viewers': { type: 'string' },
-    poison: { type: 'string' }
+    poison: { type: 'string' },
+    idle: { type: 'string' },
+    sample: { type: 'string' },
+    'ready-timeout': { type: 'string' },
+    ingest: { type: 'boolean' },
+    'ingest-seconds': { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -145,6 +158,21 @@ const scenarios: Record<string, () => Promise<void>> = {
   poison: async () => {
     const options = { devices: num(values.devices, 50), hz: num(values.hz, 60), poisonPerS: num(values.poison, 20), durationS: num(values.seconds, 30), window: num(values.window, 8) }
     await save('poison', { options, ...await poison(options, log) })
+  },
+  parcels: async () => {
+    const count = num(values.parcels, 1_000_000)
+    const options = {
+      parcels: count,
+      idleS: num(values.idle, 300),
+      durationS: num(values.seconds, 20),
+      connections: num(values.connections, 50),
+      sample: num(values.sample, 100_000),
+      readyTimeoutS: num(values['ready-timeout'], 360),
+      ingest: values.ingest === true
+        ? ingestOptions({ only: ['trackstream'], durationS: num(values['ingest-seconds'], 60), engine: { fences: num(values.fences, 20), parcelsPerVehicle: 10 } })
+        : null
+    }
+    await save(`parcels-${count}`, { options, ...await parcels(options, log) })
   },
   summary: async () => { log(`wrote ${await writeSummary()}`) },
   all: async () => {
