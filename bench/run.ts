@@ -41,7 +41,7 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
   parcels       parcels by the million (not in all): generated inside PostgreSQL, 90 % delivered, 10 % on their
                 way (some aboard vans, some stalled); time to /readyz, RSS after start and after the idle sweeps,
                 their CPU, public tracking and ops search, against the same on 1,000 parcels in the same run
-                --parcels 1000000 --idle 300 --seconds 20 --connections 50 --sample 100000 --ready-timeout 360
+                --parcels 1000000 --idle 300 --seconds 20 --connections 50 --search-connections 10 --sample 100000 --ready-timeout 360
                 --ingest also runs the durable ingest with the engine loaded on the parcels, against it on an
                 empty database (--devices --hz --fixes --fences as engine; --ingest-seconds 60)
                 → bench/results/parcels-<parcels>.json (1,000,000: about 10 min; 10,000,000: 25 GB of disk)
@@ -78,7 +78,8 @@ const { values, positionals } = parseArgs({
     sample: { type: 'string' },
     'ready-timeout': { type: 'string' },
     ingest: { type: 'boolean' },
-    'ingest-seconds': { type: 'string' }
+    'ingest-seconds': { type: 'string' },
+    'search-connections': { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -166,6 +167,7 @@ const scenarios: Record<string, () => Promise<void>> = {
       idleS: num(values.idle, 300),
       durationS: num(values.seconds, 20),
       connections: num(values.connections, 50),
+      searchConnections: num(values['search-connections'], 10),
       sample: num(values.sample, 100_000),
       readyTimeoutS: num(values['ready-timeout'], 360),
       ingest: values.ingest === true

@@ -19,7 +19,10 @@ export interface ParcelsOptions {
   idleS: number
   /** autocannon seconds per endpoint (after a warm-up pass of a quarter of it) */
   durationS: number
+  /** autocannon connections for the buyers' tracking endpoint */
   connections: number
+  /** for ops search: the people at an ops desk, fewer than the buyers (10) */
+  searchConnections: number
   /**
    * distinct parcels (half on their way) the buyers and the ops desk also ask for on the big
    * database, beyond the like-for-like runs that ask for as many as the small database holds
@@ -165,11 +168,11 @@ async function measure (db: BenchDatabase, seed: ParcelSeed, sample: ParcelSampl
     for (const [runs, from, how] of [[phase.runs, sample, 'like for like'], [phase.spread?.runs, spread, 'spread']] as const) {
       if (runs === undefined || from === null) continue
       const distinct = `${(from.transit + from.delivered).toLocaleString('en-US')} distinct parcels`
-      for (const [target, paths, headers] of [
-        [TRACKING, from.tokens.map((token) => `/api/track/${token}`), {}],
-        [SEARCH, from.queries.map((q) => `/api/search?q=${encodeURIComponent(q)}`), bearer]
+      for (const [target, paths, headers, connections] of [
+        [TRACKING, from.tokens.map((token) => `/api/track/${token}`), {}, options.connections],
+        [SEARCH, from.queries.map((q) => `/api/search?q=${encodeURIComponent(q)}`), bearer, options.searchConnections]
       ] as const) {
-        const run = await load(target, server, backends, paths, headers, options)
+        const run = await load(target, server, backends, paths, headers, connections, options)
         runs.push(run)
         log(`${label}: ${target}, ${how}, ${distinct}: ${Math.round(run.requestsPerS)} req/s, p99 ${run.latencyMs.p99} ms, ${run.non2xx} non-2xx, ${run.errors} errors`)
       }
@@ -394,10 +397,10 @@ function readStatus (pid: number): { rssMiB: number, peakMiB: number } | undefin
 }
 
 /** autocannon in its own process, as the rest scenario runs it: a random path of the list per request. */
-async function load (target: string, server: Launched, backends: Backends, paths: readonly string[], headers: Record<string, string>, options: ParcelsOptions): Promise<RestRun> {
+async function load (target: string, server: Launched, backends: Backends, paths: readonly string[], headers: Record<string, string>, connections: number, options: ParcelsOptions): Promise<RestRun> {
   const worker = fork(fileURLToPath(new URL('../lib/autocannon-worker.ts', import.meta.url)), [],
     { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-  worker.send({ base: `http://127.0.0.1:${server.httpPort}`, paths, headers, connections: options.connections, seconds: options.durationS })
+  worker.send({ base: `http://127.0.0.1:${server.httpPort}`, paths, headers, connections, seconds: options.durationS })
   const sampler = new Sampler([
     { name: 'server', pids: () => [server.pid] },
     { name: 'autocannon', pids: () => [worker.pid ?? 0] }

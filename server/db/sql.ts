@@ -5,18 +5,23 @@ import type pg from 'pg'
  * is how the TimescaleDB test runs exactly the migrations and policies the server runs.
  */
 export interface Sql {
-  query: <R extends object = Record<string, unknown>>(text: string, params?: readonly unknown[]) => Promise<R[]>
+  /**
+   * `prepared` names a statement the connection parses and plans once and then reuses: for the
+   * hot read paths (a tracking link, the search box), whose planning costs more than their run.
+   * The text under one name must never change.
+   */
+  query: <R extends object = Record<string, unknown>>(text: string, params?: readonly unknown[], prepared?: string) => Promise<R[]>
   /** Runs a script of several statements, without parameters. */
   exec: (script: string) => Promise<void>
 }
 
 /** With a timeout, each query overrides the pool's own (for maintenance that may take long). */
 export function pgSql (client: pg.Pool | pg.PoolClient | pg.Client, queryTimeoutMs?: number): Sql {
-  const config = (text: string, values?: readonly unknown[]): pg.QueryConfig =>
-    ({ text, values: values as unknown[] | undefined, ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }) })
+  const config = (text: string, values?: readonly unknown[], name?: string): pg.QueryConfig =>
+    ({ text, values: values as unknown[] | undefined, ...(name === undefined || process.env.PROBE_NOPREP ? {} : { name }), ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }) })
   return {
-    query: async <R extends object>(text: string, params?: readonly unknown[]) =>
-      (await client.query<R & pg.QueryResultRow>(config(text, params))).rows,
+    query: async <R extends object>(text: string, params?: readonly unknown[], prepared?: string) =>
+      (await client.query<R & pg.QueryResultRow>(config(text, params, prepared))).rows,
     exec: async (script) => { await client.query(config(script)) }
   }
 }

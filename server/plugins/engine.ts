@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { selectActivePage, selectRecentJourneys, selectRecentTracks, Interner } from '../db/queries/active-parcels.js'
+import { idRanges, Interner, selectActivePage, selectRecentJourneys, type IdRange } from '../db/queries/active-parcels.js'
 import { selectContainers } from '../db/queries/containers.js'
 import { selectCustodyAboard, selectCustodyOf } from '../db/queries/custody.js'
 import { selectDevices } from '../db/queries/devices.js'
@@ -11,6 +11,7 @@ import { selectLatestPositions, type PositionRecord } from '../db/queries/positi
 import { selectReaders } from '../db/queries/readers.js'
 import { selectStations } from '../db/queries/stations.js'
 import { selectVehicles } from '../db/queries/vehicles.js'
+import { withTransaction } from '../db/sql.js'
 import { Engine } from '../engine/engine.js'
 import { Events, type EngineEvents } from '../engine/events.js'
 import { Store } from '../engine/store.js'
@@ -46,6 +47,9 @@ export interface EnginePluginOptions {
 const LEARNED = { minSamples: 20, stallFactor: 1.5, lostFactor: 4 }
 /** Parcels read per round trip at start. */
 const PAGE = 10_000
+/** The parts of the id space read at start, and how many at once. */
+const RANGES = 16
+const READERS = 2
 /** The journeys that ended most recently teach the lanes at start: enough for every lane's sample store. */
 const JOURNEYS_AT_START = 20_000
 
@@ -72,6 +76,7 @@ export default fp<EnginePluginOptions>(async (app, options) => {
     eta: options.eta
   })
 
+  const started = performance.now()
   for (const device of await selectDevices(sql)) engine.putDevice(device)
   for (const station of await selectStations(sql)) engine.putStation(station)
   for (const reader of await selectReaders(sql)) engine.putReader(reader)
@@ -88,24 +93,33 @@ export default fp<EnginePluginOptions>(async (app, options) => {
   const now = app.now()
   const strings = new Interner()
   let loaded = 0
-  // the next page of parcels is read while this one's milestones and custody are
-  let reading = selectActivePage(sql, null, PAGE, strings)
-  for (;;) {
-    const page = await reading
-    if (page.next !== null) reading = selectActivePage(sql, page.next, PAGE, strings)
-    const ids = page.parcels.map((parcel) => parcel.id)
-    const [tracks, custody] = await Promise.all([selectRecentTracks(sql, ids, strings), selectCustodyOf(sql, ids.map(parcelRef))])
-    for (const parcel of page.parcels) parcel.track = { recent: tracks.get(parcel.id) ?? [] }
-    engine.load(page.parcels, now)
-    // where each rides came with everything aboard; a parcel taken off everything keeps the time it was, so no older move undoes it
-    engine.restoreCustody(custody.filter((row) => row.carrier === null))
-    engine.learnJourneys(page.parcels.map((parcel) => ({ lane: parcel.lane, milestones: parcel.track.recent })))
-    loaded += page.parcels.length
-    if (page.next === null) break
+  // two parts of the id space at once: the database works on one while the engine takes in the other
+  const ranges = idRanges(RANGES)
+  const readRanges = async (): Promise<void> => {
+    await withTransaction(app.db.pool, async (reader) => {
+      // PostgreSQL's JIT judges a page by its row estimates, and spent 140 of 330 ms compiling
+      // one that runs in 190 ms without it
+      await reader.query('SET LOCAL jit = off')
+      for (let range = ranges.shift(); range !== undefined; range = ranges.shift()) {
+        for (let next: IdRange | null = range; next !== null;) {
+          const page = await selectActivePage(reader, next, PAGE, strings)
+          engine.load(page.parcels, now)
+          // where each rides came with everything aboard; a parcel taken off everything keeps the time it was, so no older move undoes it
+          engine.restoreCustody(page.looseCustody)
+          engine.learnJourneys(page.parcels.map((parcel) => ({ lane: parcel.lane, milestones: parcel.track.recent })))
+          loaded += page.parcels.length
+          next = page.next
+        }
+      }
+    })
   }
-  engine.learnJourneys(await selectRecentJourneys(sql, JOURNEYS_AT_START))
+  // the ended journeys are read meanwhile, and learnt after the ones still going, as before
+  const journeys = selectRecentJourneys(sql, JOURNEYS_AT_START)
+  journeys.catch(() => {})
+  await Promise.all(Array.from({ length: READERS }, readRanges))
+  engine.learnJourneys(await journeys)
   engine.restoreExceptions(await selectOpenExceptions(sql))
-  app.log.info({ parcels: loaded }, 'tracking engine loaded the parcels on their way')
+  app.log.info({ parcels: loaded, ms: Math.round(performance.now() - started) }, 'tracking engine loaded the parcels on their way')
 
   const { parcels } = engine.store
   new Gauge({

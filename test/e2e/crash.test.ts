@@ -4,60 +4,9 @@ import { deviceTopic } from '../../proto/topics.js'
 import { connectDevice, eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { duplicatePositions, Fleet, type FleetDevice } from '../support/fleet.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
 import { messagesSeen, registerTracker } from '../support/remote.js'
-import { TEST_API_KEY } from '../support/server.js'
+import { Restartable, sleep } from '../support/restartable.js'
 import { relayDatabase, type TcpProxy } from '../support/tcp-proxy.js'
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** A server process on fixed ports, so devices that reconnect by themselves find its successor. */
-class Restartable {
-  readonly processes: Subprocess[] = []
-  readonly httpUrl: string
-  readonly mqttUrl: string
-
-  private constructor (private readonly env: Record<string, string>, httpPort: number, mqttPort: number) {
-    this.httpUrl = `http://127.0.0.1:${httpPort}`
-    this.mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
-  }
-
-  static async on (databaseUrl: string, extra: Record<string, string> = {}): Promise<Restartable> {
-    const [httpPort, mqttPort] = [await freePort(), await freePort()]
-    return new Restartable({
-      DATABASE_URL: databaseUrl,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(mqttPort),
-      HOST: '127.0.0.1',
-      API_KEY: TEST_API_KEY,
-      DB_QUERY_TIMEOUT_MS: '2000',
-      DB_CONNECT_TIMEOUT_MS: '1000',
-      ...extra
-    }, httpPort, mqttPort)
-  }
-
-  get current (): Subprocess | undefined {
-    return this.processes.at(-1)
-  }
-
-  async start (): Promise<void> {
-    const child = startServerProcess(this.env)
-    this.processes.push(child)
-    await child.waitForOutput(/trackstream is running/)
-  }
-
-  async kill (): Promise<void> {
-    this.current?.signal('SIGKILL')
-    await this.current?.exited
-  }
-
-  async stopAll (): Promise<void> {
-    for (const child of this.processes) child.signal('SIGKILL')
-    await Promise.all(this.processes.map(async (child) => await child.exited))
-  }
-}
 
 describe('a crash at any moment loses nothing acknowledged', () => {
   let db: TestDatabase | undefined

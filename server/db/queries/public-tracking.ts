@@ -3,10 +3,7 @@ import type { PublicParcel } from '../../tracking/public-view.js'
 import type { Sql } from '../sql.js'
 import { toTimelineEntry, type TimelineRow } from './timeline.js'
 
-/** A milestone's columns are null for a parcel with none (the LEFT JOIN). */
-type Row = {
-  [K in keyof TimelineRow]: K extends 'id' | 'code' | 'time' | 'source' ? TimelineRow[K] | null : TimelineRow[K]
-} & {
+interface Row {
   parcel_id: string
   tracking_number: string
   dest_city: string
@@ -15,6 +12,8 @@ type Row = {
   dest_lon: number | null
   cod_amount: string | null
   cod_currency: string | null
+  /** the milestones as one JSON array: a parcel's columns once, not on each of its milestones, and one parse */
+  timeline: Array<Omit<TimelineRow, 'time'> & { ms: number }>
 }
 
 /**
@@ -25,14 +24,16 @@ type Row = {
 export async function selectPublicTracking (sql: Sql, token: string): Promise<{ parcel: PublicParcel, timeline: TimelineEntry[] } | undefined> {
   const rows = await sql.query<Row>(
     `SELECT p.id AS parcel_id, p.tracking_number, p.dest_city, p.dest_country, p.dest_lat, p.dest_lon, p.cod_amount, p.cod_currency,
-            m.id::text, m.code, m.time, m.source, m.device_id, m.note, m.lat, m.lon, m.vehicle_id, m.detail,
-            s.id AS station_id, s.name AS station_name, s.city, s.country, s.timezone
+            (SELECT coalesce(json_agg(json_build_object(
+                      'id', m.id::text, 'code', m.code, 'ms', floor(extract(epoch FROM m.time) * 1000), 'source', m.source,
+                      'device_id', m.device_id, 'note', m.note, 'lat', m.lat, 'lon', m.lon, 'vehicle_id', m.vehicle_id, 'detail', m.detail,
+                      'station_id', s.id, 'station_name', s.name, 'city', s.city, 'country', s.country, 'timezone', s.timezone)
+                    ORDER BY m.time, m.id), '[]')
+               FROM milestones m LEFT JOIN stations s ON s.id = m.station_id
+              WHERE m.parcel_id = p.id) AS timeline
        FROM parcels p
-       LEFT JOIN milestones m ON m.parcel_id = p.id
-       LEFT JOIN stations s ON s.id = m.station_id
-      WHERE p.public_token = $1
-      ORDER BY m.time, m.id`,
-    [token])
+      WHERE p.public_token = $1`,
+    [token], 'public-tracking')
   const [first] = rows
   if (first === undefined) return undefined
   const parcel: PublicParcel = {
@@ -42,7 +43,6 @@ export async function selectPublicTracking (sql: Sql, token: string): Promise<{ 
     codAmount: first.cod_amount,
     codCurrency: first.cod_currency
   }
-  const timeline = rows.flatMap(({ id, code, time, source, ...rest }) =>
-    id === null || code === null || time === null || source === null ? [] : [toTimelineEntry({ ...rest, id, code, time, source })])
+  const timeline = first.timeline.map(({ ms, ...row }) => toTimelineEntry({ ...row, time: new Date(ms) }))
   return { parcel, timeline }
 }

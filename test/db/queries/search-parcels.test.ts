@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { searchParcels } from '../../../server/db/queries/search-parcels.js'
+import { prefixRange, searchParcels } from '../../../server/db/queries/search-parcels.js'
 import { pgSql, type Sql } from '../../../server/db/sql.js'
 import { createTestDatabase, type TestDatabase } from '../../support/database.js'
 
@@ -50,5 +50,28 @@ describe('searchParcels: the closest completions of a prefix, from indexes', () 
   it('takes LIKE\'s wildcards in the query as themselves', async () => {
     expect(await numbers('a%b_')).toEqual(['A%B_1'])
     expect(await numbers('a_')).toEqual([])
+  })
+})
+
+describe('prefixRange: the keys a prefix starts, in code point order', () => {
+  it('ends just after the last key the prefix starts', () => {
+    expect(prefixRange('ts-12')).toEqual(['ts-12', 'ts-13'])
+    expect(prefixRange('az')).toEqual(['az', 'a{'])
+    expect(prefixRange('a\ud7ff')).toEqual(['a\ud7ff', 'a\ue000'])
+    expect(prefixRange('b\u{10ffff}')).toEqual(['b\u{10ffff}', 'c'])
+    expect(prefixRange('\u{10ffff}')).toBeNull()
+  })
+
+  it('holds every string the prefix starts and none other (C collation = code point order)', () => {
+    const [from, to] = prefixRange('ab') as [string, string]
+    const codePoints = (text: string): number[] => [...text].map((c) => c.codePointAt(0) as number)
+    const before = (a: string, b: string): boolean => {
+      const [x, y] = [codePoints(a), codePoints(b)]
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number)
+      return x.length < y.length
+    }
+    const inside = (key: string): boolean => !before(key, from) && before(key, to)
+    for (const key of ['ab', 'abz', 'ab\u{10ffff}\u{10ffff}', 'ab😀']) expect(inside(key)).toBe(true)
+    for (const key of ['a', 'aa\u{10ffff}', 'ac', 'b', 'a']) expect(inside(key)).toBe(false)
   })
 })
