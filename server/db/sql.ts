@@ -18,7 +18,7 @@ export interface Sql {
 /** With a timeout, each query overrides the pool's own (for maintenance that may take long). */
 export function pgSql (client: pg.Pool | pg.PoolClient | pg.Client, queryTimeoutMs?: number): Sql {
   const config = (text: string, values?: readonly unknown[], name?: string): pg.QueryConfig =>
-    ({ text, values: values as unknown[] | undefined, ...(name === undefined || process.env.PROBE_NOPREP ? {} : { name }), ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }) })
+    ({ text, values: values as unknown[] | undefined, ...(name === undefined ? {} : { name }), ...(queryTimeoutMs === undefined ? {} : { query_timeout: queryTimeoutMs }) })
   return {
     query: async <R extends object>(text: string, params?: readonly unknown[], prepared?: string) =>
       (await client.query<R & pg.QueryResultRow>(config(text, params, prepared))).rows,
