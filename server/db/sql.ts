@@ -26,12 +26,12 @@ export function pgSql (client: pg.Pool | pg.PoolClient | pg.Client, queryTimeout
   }
 }
 
-export async function withTransaction<T> (pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
+export async function withTransaction<T> (pool: pg.Pool, work: (sql: Sql) => Promise<T>, queryTimeoutMs?: number): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
     await client.query('BEGIN')
-    const result = await work(pgSql(client))
+    const result = await work(pgSql(client, queryTimeoutMs))
     await client.query('COMMIT')
     return result
   } catch (error) {

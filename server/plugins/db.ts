@@ -33,7 +33,7 @@ export interface DbPluginOptions {
 
 const RETENTION_SWEEP_MS = 60 * 60 * 1000
 const PING_TIMEOUT_MS = 800
-const MAINTENANCE_TIMEOUT_MS = 30 * 60 * 1000
+export const MAINTENANCE_TIMEOUT_MS = 30 * 60 * 1000
 
 /** Connects, detects TimescaleDB, migrates, applies storage policies; closes the pool on close. */
 export default fp<DbPluginOptions>(async (app, { databaseUrl, policy, connectTimeoutMs, queryTimeoutMs }) => {

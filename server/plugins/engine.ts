@@ -12,6 +12,7 @@ import { selectReaders } from '../db/queries/readers.js'
 import { selectStations } from '../db/queries/stations.js'
 import { selectVehicles } from '../db/queries/vehicles.js'
 import { withTransaction } from '../db/sql.js'
+import { MAINTENANCE_TIMEOUT_MS } from './db.js'
 import { Engine } from '../engine/engine.js'
 import { Events, type EngineEvents } from '../engine/events.js'
 import { Store } from '../engine/store.js'
@@ -60,6 +61,8 @@ const JOURNEYS_AT_START = 20_000
  */
 export default fp<EnginePluginOptions>(async (app, options) => {
   const sql = app.db.sql
+  // start-up reads what is in transit whole: on a busy database that can outlast the timeout of a query on the hot path
+  const boot = app.db.maintenanceSql
   const listenerErrors = new Counter({
     name: 'trackstream_listener_errors_total',
     help: 'In-process listeners that threw, by event: each was logged, and the others still ran',
@@ -77,18 +80,18 @@ export default fp<EnginePluginOptions>(async (app, options) => {
   })
 
   const started = performance.now()
-  for (const device of await selectDevices(sql)) engine.putDevice(device)
-  for (const station of await selectStations(sql)) engine.putStation(station)
-  for (const reader of await selectReaders(sql)) engine.putReader(reader)
-  for (const vehicle of await selectVehicles(sql)) engine.putVehicle(vehicle)
-  const containers = await selectContainers(sql)
+  for (const device of await selectDevices(boot)) engine.putDevice(device)
+  for (const station of await selectStations(boot)) engine.putStation(station)
+  for (const reader of await selectReaders(boot)) engine.putReader(reader)
+  for (const vehicle of await selectVehicles(boot)) engine.putVehicle(vehicle)
+  const containers = await selectContainers(boot)
   for (const container of containers) engine.putContainer(container)
-  for (const fence of await selectGeofences(sql)) engine.putFence(fence)
-  engine.restoreCrossings(await selectCrossings(sql))
-  const positions = await selectLatestPositions(sql)
+  for (const fence of await selectGeofences(boot)) engine.putFence(fence)
+  engine.restoreCrossings(await selectCrossings(boot))
+  const positions = await selectLatestPositions(boot)
   for (const { deviceId, time, lat, lon } of positions) engine.restorePosition(deviceId, time.getTime(), lat, lon)
-  engine.restoreCustody(await selectCustodyAboard(sql))
-  engine.restoreCustody((await selectCustodyOf(sql, containers.map((c) => containerRef(c.id)))).filter((row) => row.carrier === null))
+  engine.restoreCustody(await selectCustodyAboard(boot))
+  engine.restoreCustody((await selectCustodyOf(boot, containers.map((c) => containerRef(c.id)))).filter((row) => row.carrier === null))
 
   const now = app.now()
   const strings = new Interner()
@@ -111,14 +114,14 @@ export default fp<EnginePluginOptions>(async (app, options) => {
           next = page.next
         }
       }
-    })
+    }, MAINTENANCE_TIMEOUT_MS)
   }
   // the ended journeys are read meanwhile, and learnt after the ones still going, as before
-  const journeys = selectRecentJourneys(sql, JOURNEYS_AT_START)
+  const journeys = selectRecentJourneys(boot, JOURNEYS_AT_START)
   journeys.catch(() => {})
   await Promise.all(Array.from({ length: READERS }, readRanges))
   engine.learnJourneys(await journeys)
-  engine.restoreExceptions(await selectOpenExceptions(sql))
+  engine.restoreExceptions(await selectOpenExceptions(boot))
   app.log.info({ parcels: loaded, ms: Math.round(performance.now() - started) }, 'tracking engine loaded the parcels on their way')
 
   const { parcels } = engine.store

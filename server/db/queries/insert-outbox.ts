@@ -9,11 +9,17 @@ import type { MilestoneRow } from '../../model.js'
  * Milestones go in with ON CONFLICT DO NOTHING; events are keyed the same way (parcel, code,
  * time), so a redelivered milestone finds its event and adds none. The time is converted exactly
  * as insert-milestones.ts converts it, so the keys match.
+ *
+ * An event no enabled subscription takes is written already dispatched, as the dispatcher would
+ * have marked it: it never enters the undispatched index and is not written a second time (a
+ * non-HOT update of every event, when most milestone types have no subscriber).
  */
 const SQL = `
 WITH inserted AS (
-  INSERT INTO webhook_outbox (id, type, parcel_id, occurred_at, payload)
-  SELECT e.id, t.code, t.parcel_id, e.occurred_at, jsonb_build_object(
+  INSERT INTO webhook_outbox (id, type, parcel_id, occurred_at, dispatched_at, payload)
+  SELECT e.id, t.code, t.parcel_id, e.occurred_at,
+         CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions sub WHERE sub.enabled AND sub.event_types && ARRAY[t.code, '*']) THEN NULL ELSE now() END,
+         jsonb_build_object(
            'id', e.id,
            'type', t.code,
            'tag', t.tag,
