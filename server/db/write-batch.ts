@@ -36,8 +36,10 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (health.length > 0) await upsertDeviceHealth(sql, health)
     const antennas = antennaStates(health)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
-    if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
+    // the rows other batches also change (a parcel's status, custody, a fence's crossing) come
+    // last, so that their locks, which a concurrent batch waits on, are held only until the commit
     if (set.milestones.length > 0) await insertOutbox(sql, set.milestones)
+    if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
     if (set.custody.length > 0) await upsertCustody(sql, set.custody)
     const outcomes = parcelsWithOutcome(set)
     if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)

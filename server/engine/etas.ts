@@ -21,6 +21,15 @@ export interface EtaOptions {
  * each such buyer was last told is kept, and a new one is told only when it moves by more than
  * the threshold; a lane ETA changes only with a milestone, which is news anyway.
  */
+/** One pass over the vans carrying parcels, in steps. */
+export interface RouteSweep {
+  /** The next `limit` vans: the ETAs that moved enough to tell. */
+  step: (now: number, limit: number) => ParcelEta[]
+  readonly done: boolean
+  /** After the last step: parcels no longer on a route, back to their lane's ETA. */
+  finish: (now: number) => ParcelEta[]
+}
+
 export class EtaTracker {
   private readonly speeds = new Map<string, SpeedAverage>()
   /** The route ETA of each parcel out for delivery on a van, as last computed. */
@@ -45,30 +54,63 @@ export class EtaTracker {
 
   /** Recomputes the route ETAs of every van carrying parcels out for delivery; returns those that moved enough to tell. */
   sweepRoutes (now: number): ParcelEta[] {
-    const next = new Map<string, ParcelEta>()
-    for (const vehicle of this.store.config.vehicles()) {
-      const at = this.store.vehiclePosition(vehicle.id)
-      if (at === undefined || !this.store.custody.carries(`vehicle:${vehicle.id}`)) continue
-      const stops = deliveryOrder(at, this.store.parcelsAboard(vehicle.id).flatMap((parcel) =>
-        parcel.status === 'out_for_delivery' && parcel.destination !== null ? [{ parcel, ...parcel.destination, serviceMs: this.options.serviceMs }] : []))
-      stops.forEach((stop, stopIndex) => {
-        const { eta } = routeEta({ vehicle: at, speedMps: this.speeds.get(vehicle.id)?.mps ?? null, stops, stopIndex, now })
-        next.set(stop.parcel.id, { parcelId: stop.parcel.id, eta, basis: 'route' })
-      })
-    }
-    const moved: ParcelEta[] = []
-    for (const eta of next.values()) if (this.tell(eta)) moved.push(eta)
-    // a parcel that left the route (delivered, unloaded) falls back to its lane's ETA
-    for (const parcelId of this.routes.keys()) {
-      if (next.has(parcelId)) continue
-      this.told.delete(parcelId)
-      const parcel = this.store.parcels.get(parcelId)
-      const lane = parcel === undefined ? undefined : this.laneEtaOf(parcel, now)
-      if (lane !== undefined) moved.push(lane)
-    }
-    this.routes.clear()
-    for (const [parcelId, eta] of next) this.routes.set(parcelId, eta)
+    const sweep = this.beginSweep()
+    const moved = sweep.step(now, Infinity)
+    moved.push(...sweep.finish(now))
     return moved
+  }
+
+  /**
+   * The same, a few vans at a time (`step`), so a sweep over thousands of vans never holds the
+   * event loop, and the acknowledgements waiting on it, for long: then `finish`.
+   */
+  beginSweep (): RouteSweep {
+    const vehicles: string[] = []
+    for (const vehicle of this.store.config.vehicles()) if (this.store.custody.carries(`vehicle:${vehicle.id}`)) vehicles.push(vehicle.id)
+    const next = new Map<string, ParcelEta>()
+    let at = 0
+    return {
+      step: (now, limit) => {
+        const moved: ParcelEta[] = []
+        for (const end = Math.min(vehicles.length, at + limit); at < end; at++) {
+          for (const eta of this.routeEtas(vehicles[at] as string, now)) {
+            next.set(eta.parcelId, eta)
+            if (this.tell(eta)) moved.push(eta)
+          }
+        }
+        return moved
+      },
+      get done () { return at >= vehicles.length },
+      finish: (now) => {
+        const moved: ParcelEta[] = []
+        // a parcel that left the route (delivered, unloaded) falls back to its lane's ETA
+        for (const parcelId of this.routes.keys()) {
+          if (next.has(parcelId)) continue
+          this.told.delete(parcelId)
+          const parcel = this.store.parcels.get(parcelId)
+          const lane = parcel === undefined ? undefined : this.laneEtaOf(parcel, now)
+          if (lane !== undefined) moved.push(lane)
+        }
+        this.routes.clear()
+        for (const [parcelId, eta] of next) {
+          // delivered while the sweep went on: no route ETA any more
+          const parcel = this.store.parcels.get(parcelId)
+          if (parcel !== undefined && !MILESTONES[parcel.status].final) this.routes.set(parcelId, eta)
+        }
+        return moved
+      }
+    }
+  }
+
+  private routeEtas (vehicleId: string, now: number): ParcelEta[] {
+    const at = this.store.vehiclePosition(vehicleId)
+    if (at === undefined) return []
+    const stops = deliveryOrder(at, this.store.parcelsAboard(vehicleId).flatMap((parcel) =>
+      parcel.status === 'out_for_delivery' && parcel.destination !== null ? [{ parcel, ...parcel.destination, serviceMs: this.options.serviceMs }] : []))
+    return stops.map((stop, stopIndex) => {
+      const { eta } = routeEta({ vehicle: at, speedMps: this.speeds.get(vehicleId)?.mps ?? null, stops, stopIndex, now })
+      return { parcelId: stop.parcel.id, eta, basis: 'route' as const }
+    })
   }
 
   /** A milestone moved the parcel on: its lane ETA, if that is news for the buyer. */

@@ -32,6 +32,26 @@ describe('engine: ETAs', () => {
     expect(engine.etas.sweepRoutes(T0 + 2000)).toEqual([])
   })
 
+  it('sweeps a few vans at a time, telling the same as in one go, and gives no route ETA to a parcel delivered meanwhile', () => {
+    const parcels = [1, 2].map((n) => {
+      engine.isLate({ deviceId: `van-${n}`, time: T0, lat: 13.70, lon: 100.60 })
+      const parcel = engine.admit(newParcel(`p${n}`, T0, { destination: to(13.70 + n / 100, 100.60) }))
+      engine.move(parcelRef(parcel.id), vehicleRef(`V${n}`), api(T0))
+      engine.recordMilestone(parcel, 'out_for_delivery', api(T0 + 1), null)
+      return parcel
+    })
+    const sweep = engine.etas.beginSweep()
+    const first = sweep.step(T0 + 1000, 1)
+    expect(first.map((eta) => eta.parcelId)).toEqual(['p1'])
+    expect(sweep.done).toBe(false)
+    engine.recordMilestone(parcels[0]!, 'delivered', api(T0 + 1500), null)
+    expect(sweep.step(T0 + 1000, 1).map((eta) => eta.parcelId)).toEqual(['p2'])
+    expect(sweep.done).toBe(true)
+    sweep.finish(T0 + 1000)
+    expect(engine.etas.etaOf(parcels[0]!, T0 + 2000)).toBeUndefined()
+    expect(engine.etas.etaOf(parcels[1]!, T0 + 2000)?.basis).toBe('route')
+  })
+
   it('sweeps only the vans that carry parcels', () => {
     engine.isLate({ deviceId: 'van-2', time: T0, lat: 13.70, lon: 100.60 })
     engine.admit(newParcel('idle', T0, { destination: to(13.75, 100.60) }))
