@@ -5,7 +5,6 @@ import { applyAntennaExceptions, upsertDeviceHealth } from './queries/device-hea
 import { upsertCrossings } from './queries/geofences.js'
 import { insertEvents } from './queries/insert-events.js'
 import { insertMilestones } from './queries/insert-milestones.js'
-import { insertOutbox } from './queries/insert-outbox.js'
 import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
 import { insertPositions } from './queries/insert-positions.js'
 import { insertReads } from './queries/insert-reads.js'
@@ -38,7 +37,6 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
     // the rows other batches also change (a parcel's status, custody, a fence's crossing) come
     // last, so that their locks, which a concurrent batch waits on, are held only until the commit
-    if (set.milestones.length > 0) await insertOutbox(sql, set.milestones)
     if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
     if (set.custody.length > 0) await upsertCustody(sql, set.custody)
     const outcomes = parcelsWithOutcome(set)

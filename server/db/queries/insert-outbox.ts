@@ -14,8 +14,13 @@ import type { MilestoneRow } from '../../model.js'
  * have marked it: it never enters the undispatched index and is not written a second time (a
  * non-HOT update of every event, when most milestone types have no subscriber).
  */
-const SQL = `
-WITH inserted AS (
+/**
+ * The outbox insert over `source`, a FROM item `t` with the milestone columns (MILESTONE_ALIAS)
+ * and each one's `tag` and `subtag`: here from the arrays, and in insert-milestones.ts from the
+ * milestones that statement has just inserted.
+ */
+export function outboxInsert (source: string): string {
+  return `
   INSERT INTO webhook_outbox (id, type, parcel_id, occurred_at, dispatched_at, payload)
   SELECT e.id, t.code, t.parcel_id, e.occurred_at,
          CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions sub WHERE sub.enabled AND sub.event_types && ARRAY[t.code, '*']) THEN NULL ELSE now() END,
@@ -34,20 +39,28 @@ WITH inserted AS (
            'note', t.note,
            'vehicleId', t.vehicle_id,
            'detail', t.detail)
-    FROM unnest(${MILESTONE_ARRAYS}, $12::text[], $13::text[]) AS t(${MILESTONE_ALIAS}, tag, subtag)
+    FROM ${source}
     CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id, to_timestamp(t.ms / 1000.0) AS occurred_at) AS e
     JOIN parcels p ON p.id = t.parcel_id
     LEFT JOIN stations s ON s.id = t.station_id
-  ON CONFLICT (parcel_id, type, occurred_at) DO NOTHING
+  ON CONFLICT (parcel_id, type, occurred_at) DO NOTHING`
+}
+
+/** $12 and $13 after the milestone arrays: each milestone's tag and subtag. */
+export function tagColumns (rows: readonly MilestoneRow[]): string[] {
+  return [
+    textArray(rows.map((row) => MILESTONES[row.code].tag)),
+    textArray(rows.map((row) => subtagOf(row.code, row.detail)))
+  ]
+}
+
+const SQL = `
+WITH inserted AS (${outboxInsert(`unnest(${MILESTONE_ARRAYS}, $12::text[], $13::text[]) AS t(${MILESTONE_ALIAS}, tag, subtag)`)}
   RETURNING 1
 )
 SELECT count(*)::int AS inserted FROM inserted`
 
 export async function insertOutbox (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
-  const [result] = await sql.query<{ inserted: number }>(SQL, [
-    ...milestoneColumns(rows),
-    textArray(rows.map((row) => MILESTONES[row.code].tag)),
-    textArray(rows.map((row) => subtagOf(row.code, row.detail)))
-  ])
+  const [result] = await sql.query<{ inserted: number }>(SQL, [...milestoneColumns(rows), ...tagColumns(rows)])
   return result?.inserted ?? 0
 }
