@@ -13,14 +13,6 @@ export interface EtaOptions {
   serviceMs: number
 }
 
-/**
- * ETAs: from the van's position, its remaining stops and its recent speed while a parcel is out
- * for delivery (recomputed each ETA sweep, over the vans carrying parcels, never over every
- * parcel); from how long the rest of the journey took on the parcel's lane before that (computed
- * when asked, and told when a milestone moves it). A route ETA changes with every sweep, so what
- * each such buyer was last told is kept, and a new one is told only when it moves by more than
- * the threshold; a lane ETA changes only with a milestone, which is news anyway.
- */
 /** One pass over the vans carrying parcels, in steps. */
 export interface RouteSweep {
   /** The next `limit` vans: the ETAs that moved enough to tell. */
@@ -30,6 +22,14 @@ export interface RouteSweep {
   finish: (now: number) => ParcelEta[]
 }
 
+/**
+ * ETAs: from the van's position, its remaining stops and its recent speed while a parcel is out
+ * for delivery (recomputed each ETA sweep, over the vans carrying parcels, never over every
+ * parcel); from how long the rest of the journey took on the parcel's lane before that (computed
+ * when asked, and told when a milestone moves it). A route ETA changes with every sweep, so what
+ * each such buyer was last told is kept, and a new one is told only when it moves by more than
+ * the threshold; a lane ETA changes only with a milestone, which is news anyway.
+ */
 export class EtaTracker {
   private readonly speeds = new Map<string, SpeedAverage>()
   /** The route ETA of each parcel out for delivery on a van, as last computed. */

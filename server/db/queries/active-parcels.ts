@@ -39,8 +39,8 @@ export interface IdRange { after: string | null, upTo: string | null }
  */
 export function idRanges (parts: number): IdRange[] {
   const count = Math.max(1, Math.min(16, Math.floor(parts)))
-  const edge = (k: number): string => `${Math.floor(16 * k / count).toString(16)}`
-  const before = (k: number): string => `${(Number.parseInt(edge(k), 16) - 1).toString(16)}fffffff-ffff-ffff-ffff-ffffffffffff`
+  // the last id before part k's first hex digit
+  const before = (k: number): string => `${(Math.floor(16 * k / count) - 1).toString(16)}fffffff-ffff-ffff-ffff-ffffffffffff`
   return Array.from({ length: count }, (_, k) => ({ after: k === 0 ? null : before(k), upTo: k === count - 1 ? null : before(k + 1) }))
 }
 

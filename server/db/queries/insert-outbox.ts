@@ -13,9 +13,8 @@ import type { MilestoneRow } from '../../model.js'
  * An event no enabled subscription takes is written already dispatched, as the dispatcher would
  * have marked it: it never enters the undispatched index and is not written a second time (a
  * non-HOT update of every event, when most milestone types have no subscriber).
- */
-/**
- * The outbox insert over `source`, a FROM item `t` with the milestone columns (MILESTONE_ALIAS)
+ *
+ * The insert reads from `source`, a FROM item `t` with the milestone columns (MILESTONE_ALIAS)
  * and each one's `tag` and `subtag`: here from the arrays, and in insert-milestones.ts from the
  * milestones that statement has just inserted.
  */
