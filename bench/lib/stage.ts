@@ -145,8 +145,11 @@ export interface Target {
   stop: () => Promise<void>
 }
 
-/** trackstream as `npm start` runs it (without the dashboard build), in a process of its own. */
-export async function startTrackstream (databaseUrl: string, env: Record<string, string> = {}): Promise<Target> {
+/**
+ * The server process every scenario runs: `npm start`'s command without the dashboard build, on
+ * free ports, with the bench's API key; its output piped for the caller to read.
+ */
+export async function spawnTrackstream (databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, httpPort: number, mqttPort: number }> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   // BENCH_CPU_PROFILE=<dir>: write a V8 CPU profile of the server, for finding what to fix
   const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROFILE]
@@ -165,6 +168,12 @@ export async function startTrackstream (databaseUrl: string, env: Record<string,
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  return { child, httpPort, mqttPort }
+}
+
+/** trackstream as `npm start` runs it (without the dashboard build), in a process of its own. */
+export async function startTrackstream (databaseUrl: string, env: Record<string, string> = {}): Promise<Target> {
+  const { child, httpPort, mqttPort } = await spawnTrackstream(databaseUrl, env)
   await waitForLine(child, /trackstream is running/)
   return { name: 'trackstream', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort, httpPort, stop: async () => { await stopChild(child, 'SIGINT') } }
 }

@@ -130,7 +130,8 @@ export function median (values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number
 }
 
-async function commitStats (httpPort: number): Promise<{ transactions: number, meanRows: number, meanMs: number, rejects: number }> {
+/** The group commit's figures, from the server's /metrics. */
+export async function commitStats (httpPort: number): Promise<{ transactions: number, meanRows: number, meanMs: number, rejects: number }> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
   const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
   const transactions = value('trackstream_commit_seconds_count')

@@ -1,16 +1,15 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { freePort } from '../../server/free-port.js'
 import { Fleet } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
 import { loadRoute } from '../lib/routes.js'
 import { pidsOf, Sampler } from '../lib/sampler.js'
 import { sampleParcels, seedParcels, type ParcelSample, type ParcelSeed } from '../lib/seed-parcels.js'
-import { BENCH_API_KEY, benchDatabase, countRows, DEVICE_SECRET, ROOT, seedEngine, seedTrackers, type BenchDatabase } from '../lib/stage.js'
+import { BENCH_API_KEY, benchDatabase, countRows, DEVICE_SECRET, seedEngine, seedTrackers, spawnTrackstream, type BenchDatabase } from '../lib/stage.js'
 import { nextMessage } from '../lib/workers.js'
-import { ingest, median, type IngestOptions, type TargetRun } from './ingest.js'
+import { commitStats, ingest, median, type IngestOptions, type TargetRun } from './ingest.js'
 import type { RestRun } from './rest.js'
 
 export interface ParcelsOptions {
@@ -218,28 +217,12 @@ interface Launched {
 }
 
 /**
- * trackstream as startTrackstream in stage.ts runs it (same command, same environment), timed from
+ * trackstream as startTrackstream in stage.ts runs it (spawnTrackstream), timed from
  * the spawn to its banner and to the first 200 from /readyz, and stopped if it does not get there.
  */
 async function launch (databaseUrl: string, env: Record<string, string>, timeoutS: number): Promise<Launched> {
-  const [httpPort, mqttPort] = [await freePort(), await freePort()]
-  const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROFILE]
   const spawned = performance.now()
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      HTTP_PORT: String(httpPort),
-      MQTT_PORT: String(mqttPort),
-      HOST: '127.0.0.1',
-      API_KEY: BENCH_API_KEY,
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const { child, httpPort, mqttPort } = await spawnTrackstream(databaseUrl, env)
   const since = (): number => Math.round((performance.now() - spawned) / 100) / 10
   let output = ''
   let bannerS: number | null = null
@@ -482,7 +465,8 @@ async function ingestRun (db: BenchDatabase, server: Launched, ids: string[], op
   log(`ingest: ${options.durationS} s at ${options.hz} Hz × ${options.devices} devices, QoS ${options.qos}, on the parcels with the engine loaded`)
   const result = await fleet.run(plan)
   const usage = sampler.stop()
-  const commits = await commitStats(server.httpPort)
+  // a server that has gone away has no figures to give
+  const commits = await commitStats(server.httpPort).catch(() => null)
   fleet.close()
   const committed = await countRows(db, 'positions') - before
   const counted = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM milestones WHERE id > $1::bigint', [highest])
@@ -503,23 +487,6 @@ async function ingestRun (db: BenchDatabase, server: Launched, ids: string[], op
   }
   log(`ingest: ${run.fixesPerSMean} fixes/s sustained (median second ${run.fixesPerS}, slowest ${run.fixesPerSMin}), ack p99 ${result.ackLatencyMs.p99} ms, ${run.milestonesPerS} milestones/s`)
   return run
-}
-
-async function commitStats (httpPort: number): Promise<TargetRun['commits']> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
-    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
-    const transactions = value('trackstream_commit_seconds_count')
-    const rejects = [...text.matchAll(/^trackstream_rejects_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0)
-    return {
-      rejects,
-      transactions,
-      meanRows: Math.round(value('trackstream_commit_rows_sum') / Math.max(1, transactions)),
-      meanMs: Math.round(value('trackstream_commit_seconds_sum') * 1000 / Math.max(1, transactions) * 10) / 10
-    }
-  } catch {
-    return null
-  }
 }
 
 async function sleep (ms: number): Promise<void> {
