@@ -1,3 +1,7 @@
+import type pg from 'pg'
+import { expect } from 'vitest'
+import { eventually } from './clients.js'
+import { duplicatePositions, type Fleet } from './fleet.js'
 import { startServerProcess, freePort, type Subprocess } from './processes.js'
 import { TEST_API_KEY } from './server.js'
 
@@ -34,10 +38,10 @@ export class Restartable {
     return this.processes.at(-1)
   }
 
-  async start (timeoutMs?: number): Promise<void> {
+  async start (): Promise<void> {
     const child = startServerProcess(this.env)
     this.processes.push(child)
-    await child.waitForOutput(/trackstream is running/, timeoutMs)
+    await child.waitForOutput(/trackstream is running/)
   }
 
   async kill (): Promise<void> {
@@ -49,4 +53,31 @@ export class Restartable {
     for (const child of this.processes) child.signal('SIGKILL')
     await Promise.all(this.processes.map(async (child) => await child.exited))
   }
+}
+
+/**
+ * Kills the server -9 at random moments while the fleet publishes, five times over, starting it
+ * again each time and waiting until acknowledgements come again (within `resumeMs`).
+ */
+export async function killUnderLoad (servers: Restartable, fleet: Fleet, resumeMs: number): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    await sleep(300 + Math.floor(Math.random() * 1200))
+    await servers.kill()
+    await servers.start()
+    const acked = fleet.ackedCount
+    await eventually(async () => { expect(fleet.ackedCount).toBeGreaterThan(acked) }, resumeMs)
+  }
+}
+
+/** Once the fleet has stopped: every acknowledged fix is stored, and none twice. */
+export async function expectEveryAckStoredOnce (fleet: Fleet, pool: pg.Pool): Promise<void> {
+  fleet.stopPublishing()
+  await fleet.settle(30_000)
+  // mqtt.js gives up on publishes made while it replays its store and the connection drops
+  // again; those were never acknowledged, so they are not owed. Nothing else may fail.
+  expect(fleet.failures.filter((reason) => !reason.endsWith(': Connection closed'))).toEqual([])
+  expect(fleet.ackedCount).toBe(fleet.sent - fleet.failed)
+  expect(fleet.ackedCount).toBeGreaterThan(fleet.sent / 2)
+  expect(await fleet.missing(pool)).toEqual([])
+  expect(await duplicatePositions(pool)).toBe(0)
 }
