@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { flavourOf } from '../db/flavour.js'
-import { refreshKpiView, selectKpis, type KpiGrouping, type KpiRow } from '../db/queries/kpis.js'
+import { deleteKpiDays, insertKpiDays, lockKpiRefresh, selectKpis, takeTouchedKpiDays, type KpiGrouping, type KpiRow } from '../db/queries/kpis.js'
+import { withTransaction, type Sql } from '../db/sql.js'
+import { MAINTENANCE_TIMEOUT_MS } from '../plugins/db.js'
 import { Errors } from '../errors.js'
 import { RecurringProblem } from '../util/recurring-problem.js'
 import { ops } from './schemas.js'
@@ -18,12 +20,20 @@ const rate = (part: number, whole: number): number | null => whole === 0 ? null 
 
 /**
  * Delivery KPIs per day, last-mile partner, lane and station, from each parcel's outcome. On
- * TimescaleDB a real-time continuous aggregate; on plain PostgreSQL a materialized view refreshed
- * every KPI_REFRESH_MS.
+ * TimescaleDB a real-time continuous aggregate; on plain PostgreSQL a table in which a refresh,
+ * every KPI_REFRESH_MS, recounts the days whose outcomes were written since the last (0020), one
+ * instance at a time.
  */
 const kpis: FastifyPluginAsync<{ refreshMs: number }> = async (app, { refreshMs }) => {
   const plain = flavourOf(app.db.info) === 'postgres'
-  const refresh = async (): Promise<void> => { if (plain) await refreshKpiView(app.db.maintenanceSql) }
+  const recount = async (sql: Sql): Promise<void> => {
+    await lockKpiRefresh(sql)
+    const days = await takeTouchedKpiDays(sql)
+    if (days.length === 0) return
+    await deleteKpiDays(sql, days)
+    await insertKpiDays(sql, days)
+  }
+  const refresh = async (): Promise<void> => { if (plain) await withTransaction(app.db.pool, recount, MAINTENANCE_TIMEOUT_MS) }
   const problem = new RecurringProblem(app.log, 'KPI refresh')
   const timer = plain
     ? setInterval(() => { refresh().then(() => { problem.succeeded() }, (error: unknown) => { problem.failed(error) }) }, refreshMs).unref()

@@ -57,7 +57,39 @@ export async function selectKpis (sql: Sql, query: { from: Date, to: Date, by: K
   }))
 }
 
-/** Plain PostgreSQL only: TimescaleDB keeps kpi_daily current itself. */
-export async function refreshKpiView (sql: Sql): Promise<void> {
-  await sql.exec('REFRESH MATERIALIZED VIEW CONCURRENTLY kpi_daily')
+/** Plain PostgreSQL's KPI refreshes, one at a time across every instance: the transaction holds it. */
+const KPI_REFRESH_LOCK = 7_130_002
+
+/** Plain PostgreSQL only (TimescaleDB keeps kpi_daily current itself); in a transaction, before the rest. */
+export async function lockKpiRefresh (sql: Sql): Promise<void> {
+  await sql.query('SELECT pg_advisory_xact_lock($1)', [KPI_REFRESH_LOCK])
+}
+
+/** The days parcel_outcomes' writes noted since the last refresh, taken: committed with the recount, or given back. */
+export async function takeTouchedKpiDays (sql: Sql): Promise<Date[]> {
+  const rows = await sql.query<{ day: Date }>(
+    'WITH taken AS (DELETE FROM kpi_days_touched RETURNING day) SELECT DISTINCT day FROM taken')
+  return rows.map((row) => row.day)
+}
+
+/** What kpi_daily held for those days, before they are counted again. */
+export async function deleteKpiDays (sql: Sql, days: readonly Date[]): Promise<void> {
+  await sql.query('DELETE FROM kpi_daily WHERE day = ANY($1::timestamptz[])', [days])
+}
+
+/** Counts those days from their outcomes (UTC days: 24 hours, whatever the session's time zone). */
+export async function insertKpiDays (sql: Sql, days: readonly Date[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO kpi_daily
+     SELECT d.day, o.partner, o.lane, o.station_id, o.currency,
+            count(*), count(*) FILTER (WHERE o.outcome = 'delivered'),
+            count(*) FILTER (WHERE o.outcome = 'delivered' AND o.on_time IS NOT NULL),
+            count(*) FILTER (WHERE o.outcome = 'delivered' AND o.on_time),
+            count(*) FILTER (WHERE o.outcome = 'delivered' AND o.attempts = 0),
+            count(*) FILTER (WHERE o.had_exception), count(*) FILTER (WHERE o.outcome = 'lost'),
+            count(*) FILTER (WHERE o.damaged), sum(o.cod_expected), sum(o.cod_collected)
+       FROM unnest($1::timestamptz[]) AS d (day)
+       JOIN parcel_outcomes o ON o.time >= d.day AND o.time < d.day + INTERVAL '24 hours'
+      GROUP BY 1, 2, 3, 4, 5`,
+    [days])
 }
