@@ -85,7 +85,8 @@ export class ExceptionTracker {
   }
 
   /**
-   * One pass over at most `limit` parcels, those changed first, then those due, and every vehicle.
+   * One step of a pass: at most `limit` parcels, those changed first, then those due; and every
+   * vehicle, at the step that ends the pass.
    * Records the milestones of what it raises. `more` says parcels were left for another pass.
    */
   plan (now: number, observer: TrackObserver, limit = Number.POSITIVE_INFINITY): ExceptionPlan {
@@ -107,7 +108,8 @@ export class ExceptionTracker {
       }
       this.evaluate(parcel, now, plan, observer)
     }
-    this.vehicles(now, plan)
+    // the vehicles once a pass, at its last step: a pass after a restart has hundreds of steps
+    if (!plan.more) this.vehicles(now, plan)
     return plan
   }
 
@@ -138,9 +140,11 @@ export class ExceptionTracker {
   /** A vehicle carrying parcels without a fix for too long is silent. */
   private vehicles (now: number, plan: ExceptionPlan): void {
     for (const vehicle of this.store.config.vehicles()) {
-      const aboard = this.store.custody.parcelsIn(`vehicle:${vehicle.id}`).length
       const last = this.store.vehiclePosition(vehicle.id)?.time
-      const silent = aboard > 0 && now - (last ?? -Infinity) > this.options.vehicleSilentMs
+      // the parcels aboard are counted only for a vehicle that has been quiet for long enough
+      const quiet = now - (last ?? -Infinity) > this.options.vehicleSilentMs
+      const aboard = quiet ? this.store.custody.parcelsIn(`vehicle:${vehicle.id}`).length : 0
+      const silent = aboard > 0
       const known = this.open.get(vehicle.id)?.get('vehicle_silent')
       if (silent && known === undefined) {
         plan.open.push({ kind: 'vehicle_silent', parcelId: null, vehicleId: vehicle.id, openedAt: now, detail: { lastFix: last === undefined ? null : new Date(last).toISOString(), parcelsAboard: aboard } })

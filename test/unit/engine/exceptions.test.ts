@@ -84,4 +84,14 @@ describe('engine: exceptions from what is due, never from every parcel', () => {
     engine.isLate({ deviceId: 'van-1', time: T0 + 2 * HOUR, lat: 13.7, lon: 100.5 })
     expect(engine.planExceptions(T0 + 2 * HOUR + 1).clear).toEqual(['9'])
   })
+
+  it('looks at the vehicles once a pass, at its last step, however many steps the parcels take', () => {
+    engine.putVehicle({ id: 'V1', name: 'Van 1', plate: null, deviceId: 'van-1', driver: null, createdAt: new Date(T0) })
+    engine.load(Array.from({ length: 5 }, (_, i) => compact(newParcel(`p${i}`, T0))), T0)
+    engine.move(parcelRef('p0'), vehicleRef('V1'), { time: T0, source: 'api', deviceId: null, stationId: null })
+    const steps = [1, 2, 3].map(() => engine.planExceptions(T0 + 2 * HOUR, 2))
+    expect(steps.map((step) => [step.more, step.open.filter((raised) => raised.kind === 'vehicle_silent').length]))
+      .toEqual([[true, 0], [true, 0], [false, 1]])
+    expect(new Set(steps.flatMap((step) => step.parcels)).size).toBe(5)
+  })
 })
