@@ -175,9 +175,10 @@ export class Engine {
       if (RAISED_CODES.has(milestone.code)) continue
       const parcel = this.store.parcels.get(milestone.parcelId)
       if (parcel === undefined) continue
-      const before = [...parcel.track.recent].reverse().find((m) => m.time < milestone.time && !RAISED_CODES.has(m.code))
+      const recent = parcel.track.recent
+      const before = recent.findLast((m) => m.time < milestone.time && !RAISED_CODES.has(m.code))
       if (before !== undefined) recordDuration(this.laneStats, parcel.lane, before.code, milestone.time - before.time)
-      if (milestone.code === 'delivered') recordTimeline(this.laneStats, { lane: parcel.lane, milestones: parcel.track.recent }, { steps: false })
+      if (milestone.code === 'delivered') recordTimeline(this.laneStats, { lane: parcel.lane, milestones: recent }, { steps: false })
     }
   }
 

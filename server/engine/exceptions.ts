@@ -114,7 +114,9 @@ export class ExceptionTracker {
   }
 
   private evaluate (parcel: ActiveParcel, now: number, plan: ExceptionPlan, observer: TrackObserver): void {
-    const held = exceptionsOf(parcel.track.recent, parcel.lane, now, this.stats, this.options.rules)
+    // read once: a track loaded at start unpacks at every read
+    const recent = parcel.track.recent
+    const held = exceptionsOf(recent, parcel.lane, now, this.stats, this.options.rules)
     const known = this.open.get(parcel.id)
     for (const raised of held) {
       if (known?.has(raised.kind) === true) continue
@@ -127,7 +129,7 @@ export class ExceptionTracker {
     for (const [kind, id] of known ?? []) if (!held.some((raised) => raised.kind === kind)) plan.clear.push(id)
     // its own milestones marked it changed: it has just been looked at
     this.changed.delete(parcel.id)
-    const next = this.store.parcels.isActive(parcel.id) ? nextExceptionAt(parcel.track.recent, parcel.lane, now, this.stats, this.options.rules) : undefined
+    const next = this.store.parcels.isActive(parcel.id) ? nextExceptionAt(recent, parcel.lane, now, this.stats, this.options.rules) : undefined
     if (next === undefined) this.due.cancel(parcel.id)
     else this.due.schedule(parcel.id, Math.min(next, now + RECHECK_MS))
   }

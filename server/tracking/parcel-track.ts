@@ -55,12 +55,47 @@ function sameStep (milestone: TrackedMilestone | undefined, scan: ScanObserved):
 
 /** A milestone stated outright (API, driver app) is always recorded, in time order. */
 export function nextOnRecorded (track: ParcelTrack, milestone: TrackedMilestone): Transition {
-  const at = insertionIndex(track.recent, milestone.time)
-  const recent = [...track.recent.slice(0, at), milestone, ...track.recent.slice(at)].slice(-RECENT_LIMIT)
+  const before = track.recent
+  const at = insertionIndex(before, milestone.time)
+  const recent = [...before.slice(0, at), milestone, ...before.slice(at)].slice(-RECENT_LIMIT)
   return { track: { recent }, milestones: [milestone] }
 }
 
 /** The parcel's status is its latest milestone by time, not by arrival order. */
 export function latestMilestone (track: ParcelTrack): TrackedMilestone | undefined {
-  return track.recent[track.recent.length - 1]
+  return track.recent.at(-1)
+}
+
+/**
+ * A track packed as start-up reads it, for the parcels that have not moved since: its times in
+ * one array of doubles, codes and stations in another. A million parcels' tracks take about half
+ * the memory of arrays of milestone objects (which cost some 90 bytes each in V8). Reading
+ * `recent` unpacks a fresh array: read it once per use. A parcel's next milestone gives it a
+ * plain track (nextOnRecorded).
+ */
+export class PackedTrack implements ParcelTrack {
+  private readonly times: number[]
+  /** code, station, code, station, ... */
+  private readonly places: Array<string | null>
+
+  /** From newest to oldest, as the database gives them. */
+  constructor (newestFirst: ReadonlyArray<readonly [MilestoneCode, number, string | null]>, intern: <S extends string | null>(value: S) => S) {
+    const count = newestFirst.length
+    this.times = new Array<number>(count)
+    this.places = new Array<string | null>(2 * count)
+    for (let i = 0; i < count; i++) {
+      const [code, time, stationId] = newestFirst[count - 1 - i] as readonly [MilestoneCode, number, string | null]
+      this.times[i] = time
+      this.places[2 * i] = intern(code)
+      this.places[2 * i + 1] = intern(stationId)
+    }
+  }
+
+  get recent (): TrackedMilestone[] {
+    const recent = new Array<TrackedMilestone>(this.times.length)
+    for (let i = 0; i < recent.length; i++) {
+      recent[i] = { code: this.places[2 * i] as MilestoneCode, time: this.times[i] as number, stationId: this.places[2 * i + 1] ?? null }
+    }
+    return recent
+  }
 }

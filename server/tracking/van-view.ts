@@ -88,8 +88,9 @@ export function sameVan (a: PublicVan | null, b: PublicVan | null): boolean {
  * return does, since the van is then not coming to them today.
  */
 export function outForDelivery (track: ParcelTrack): boolean {
-  for (let i = track.recent.length - 1; i >= 0; i--) {
-    const code = track.recent[i]?.code
+  const recent = track.recent
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const code = recent[i]?.code
     if (code !== undefined && MILESTONES[code].publicVisible) return code === 'out_for_delivery'
   }
   return false

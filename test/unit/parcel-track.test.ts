@@ -4,6 +4,7 @@ import {
   latestMilestone,
   nextOnRecorded,
   nextOnScan,
+  PackedTrack,
   RECENT_LIMIT,
   type ParcelTrack,
   type ScanObserved,
@@ -224,5 +225,38 @@ describe('nextOnRecorded', () => {
 describe('latestMilestone', () => {
   it('is undefined for a parcel with no milestones', () => {
     expect(latestMilestone(EMPTY)).toBeUndefined()
+  })
+})
+
+describe('PackedTrack: a track as start-up reads it', () => {
+  const rows: Array<[MilestoneCode, number, string | null]> = [['arrived_at_facility', 3000, 'ST-2'], ['departed_facility', 2000, 'ST-1'], ['info_received', 1000, null]]
+
+  it('reads oldest first, with the strings it was given interned, and a fresh array each time', () => {
+    const pool = new Map<string, string>()
+    const intern = <S extends string | null>(value: S): S => {
+      if (value === null) return value
+      if (!pool.has(value)) pool.set(value, value)
+      return pool.get(value) as S
+    }
+    const track = new PackedTrack(rows, intern)
+    expect(track.recent).toEqual([
+      { code: 'info_received', time: 1000, stationId: null },
+      { code: 'departed_facility', time: 2000, stationId: 'ST-1' },
+      { code: 'arrived_at_facility', time: 3000, stationId: 'ST-2' }
+    ])
+    expect(track.recent).not.toBe(track.recent)
+    expect([...pool.keys()].sort()).toEqual(['ST-1', 'ST-2', 'arrived_at_facility', 'departed_facility', 'info_received'])
+    expect(latestMilestone(track)).toEqual({ code: 'arrived_at_facility', time: 3000, stationId: 'ST-2' })
+  })
+
+  it('follows the same rules as a plain track, and a new milestone gives a plain one', () => {
+    const packed = new PackedTrack(rows, (value) => value)
+    const plain: ParcelTrack = { recent: packed.recent }
+    const scan: ScanObserved = { time: 2500, stationId: 'ST-1', milestone: 'departed_facility' }
+    expect(nextOnScan(packed, scan).milestones).toEqual(nextOnScan(plain, scan).milestones)
+    const next = nextOnRecorded(packed, { code: 'out_for_delivery', time: 4000, stationId: null })
+    expect(next.track).not.toBeInstanceOf(PackedTrack)
+    expect(next.track.recent.map((m) => m.code)).toEqual(['info_received', 'departed_facility', 'arrived_at_facility', 'out_for_delivery'])
+    expect(new PackedTrack([], (value) => value).recent).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 import type { ActiveParcel, CustodyRow } from '../../model.js'
 import { parcelRef } from '../../tracking/custody.js'
 import type { MilestoneCode } from '../../tracking/milestones.js'
-import { RECENT_LIMIT, type TrackedMilestone } from '../../tracking/parcel-track.js'
+import { PackedTrack, RECENT_LIMIT, type TrackedMilestone } from '../../tracking/parcel-track.js'
 import type { Sql } from '../sql.js'
 
 /**
@@ -91,11 +91,6 @@ export async function selectActivePage (sql: Sql, range: IdRange, limit: number,
   const looseCustody: CustodyRow[] = []
   const parcels = rows.map((row): ActiveParcel => {
     if (row.custody_ms !== null) looseCustody.push({ item: parcelRef(row.id), carrier: null, since: row.custody_ms })
-    const recent: TrackedMilestone[] = []
-    for (let i = row.track.length - 1; i >= 0; i--) {
-      const [code, time, stationId] = row.track[i] as [MilestoneCode, number, string | null]
-      recent.push({ code: strings.of(code), time, stationId: strings.of(stationId) })
-    }
     return {
       id: row.id,
       trackingNumber: row.tracking_number,
@@ -106,7 +101,7 @@ export async function selectActivePage (sql: Sql, range: IdRange, limit: number,
       codCurrency: strings.of(row.cod_currency),
       status: strings.of(row.status),
       statusAt: row.status_ms,
-      track: { recent }
+      track: new PackedTrack(row.track, (value) => strings.of(value))
     }
   })
   const last = rows.at(-1)
