@@ -1,21 +1,25 @@
 import type pg from 'pg'
-import { upsertCustody } from './queries/custody.js'
+import { custodyPart } from './queries/custody.js'
 import { antennaStates, newestHealth } from '../tracking/device-health.js'
 import { applyAntennaExceptions, upsertDeviceHealth } from './queries/device-health.js'
-import { upsertCrossings } from './queries/geofences.js'
-import { insertEvents } from './queries/insert-events.js'
-import { insertMilestones } from './queries/insert-milestones.js'
+import { crossingsPart } from './queries/geofences.js'
+import { eventsPart } from './queries/insert-events.js'
+import { milestonesPart } from './queries/insert-milestones.js'
 import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
-import { insertPositions } from './queries/insert-positions.js'
-import { insertReads } from './queries/insert-reads.js'
-import { insertRejects } from './queries/insert-rejects.js'
-import { isUniqueViolation, withTransaction } from './sql.js'
+import { positionsPart } from './queries/insert-positions.js'
+import { readsPart } from './queries/insert-reads.js'
+import { rejectsPart } from './queries/insert-rejects.js'
+import { isUniqueViolation, pgSql, withTransaction } from './sql.js'
+import { runParts, type WritePart } from './write-part.js'
 import type { WriteSet } from '../model.js'
 
 /**
- * One transaction for everything a group commit carries: all of it is durable, or none.
+ * Everything a group commit carries is durable together, or none of it: one statement, which is
+ * its own transaction, for the rows (write-part.ts). What must read those rows once written (a
+ * parcel's outcome reads its milestones; device health and the antenna exceptions it opens) runs
+ * after it in the same transaction, for the few batches that have any.
  * Positions go in with a plain INSERT; if a redelivered fix the memory no longer held (after a
- * restart) breaks the unique key, the transaction is rolled back and run again skipping duplicates.
+ * restart) breaks the unique key, the batch is run again skipping duplicates.
  */
 export async function writeBatch (pool: pg.Pool, set: WriteSet): Promise<void> {
   try {
@@ -27,23 +31,32 @@ export async function writeBatch (pool: pg.Pool, set: WriteSet): Promise<void> {
 }
 
 async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean): Promise<void> {
+  const parts = partsOf(set, skipDuplicates)
+  const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
+  const outcomes = parcelsWithOutcome(set)
+  if (health.length === 0 && outcomes.length === 0) {
+    if (parts.length > 0) await runParts(pgSql(pool), parts)
+    return
+  }
   await withTransaction(pool, async (sql) => {
-    if (set.fixes.length > 0) await insertPositions(sql, set.fixes, skipDuplicates)
-    if (set.scans.length > 0) await insertReads(sql, set.scans)
-    if (set.events.length > 0) await insertEvents(sql, set.events)
-    const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
+    if (parts.length > 0) await runParts(sql, parts)
     if (health.length > 0) await upsertDeviceHealth(sql, health)
     const antennas = antennaStates(health)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
-    // the rows other batches also change (a parcel's status, custody, a fence's crossing) come
-    // last, so that their locks, which a concurrent batch waits on, are held only until the commit
-    if (set.milestones.length > 0) await insertMilestones(sql, set.milestones)
-    if (set.custody.length > 0) await upsertCustody(sql, set.custody)
-    const outcomes = parcelsWithOutcome(set)
     if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)
-    if (set.crossings.length > 0) await upsertCrossings(sql, set.crossings)
-    if (set.rejects.length > 0) await insertRejects(sql, set.rejects)
   })
+}
+
+function partsOf (set: WriteSet, skipDuplicates: boolean): WritePart[] {
+  const parts: WritePart[] = []
+  if (set.fixes.length > 0) parts.push(positionsPart(set.fixes, skipDuplicates))
+  if (set.scans.length > 0) parts.push(readsPart(set.scans))
+  if (set.events.length > 0) parts.push(eventsPart(set.events))
+  if (set.milestones.length > 0) parts.push(milestonesPart(set.milestones))
+  if (set.custody.length > 0) parts.push(custodyPart(set.custody))
+  if (set.crossings.length > 0) parts.push(crossingsPart(set.crossings))
+  if (set.rejects.length > 0) parts.push(rejectsPart(set.rejects))
+  return parts
 }
 
 function parcelsWithOutcome (set: WriteSet): string[] {

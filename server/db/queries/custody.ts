@@ -1,6 +1,7 @@
 import type { CarrierRef, ItemRef } from '../../tracking/custody.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { runParts, type WritePart } from '../write-part.js'
 import type { CustodyRow } from '../../model.js'
 
 /** The newest move of each item wins, whatever order the moves are written in. */
@@ -12,12 +13,20 @@ SELECT DISTINCT ON (item) item, carrier, to_timestamp(ms / 1000.0)
 ON CONFLICT (item) DO UPDATE SET carrier = excluded.carrier, since = excluded.since
  WHERE custody.since <= excluded.since`
 
+/** The batch's moves as a part of its one statement (write-part.ts). */
+export function custodyPart (rows: readonly CustodyRow[]): WritePart {
+  return {
+    ctes: [{ name: 'custody_upserted', body: UPSERT }],
+    params: [
+      textArray(rows.map((row) => row.item)),
+      textArray(rows.map((row) => row.carrier)),
+      numberArray(rows.map((row) => row.since))
+    ]
+  }
+}
+
 export async function upsertCustody (sql: Sql, rows: readonly CustodyRow[]): Promise<void> {
-  await sql.query(UPSERT, [
-    textArray(rows.map((row) => row.item)),
-    textArray(rows.map((row) => row.carrier)),
-    numberArray(rows.map((row) => row.since))
-  ])
+  await runParts(sql, [custodyPart(rows)])
 }
 
 interface CustodyDbRow { item: ItemRef, carrier: CarrierRef | null, since_ms: number }

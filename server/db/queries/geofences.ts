@@ -1,6 +1,7 @@
 import type { MilestoneCode } from '../../tracking/milestones.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { runParts, type WritePart } from '../write-part.js'
 import type { FenceCrossing, GeofenceRecord } from '../../model.js'
 
 interface GeofenceRow {
@@ -55,13 +56,21 @@ SELECT DISTINCT ON (vehicle_id, fence_id) vehicle_id, fence_id, inside, to_times
 ON CONFLICT (vehicle_id, fence_id) DO UPDATE SET inside = excluded.inside, since = excluded.since
  WHERE vehicle_geofences.since <= excluded.since`
 
+/** The batch's crossings as a part of its one statement (write-part.ts). */
+export function crossingsPart (crossings: readonly FenceCrossing[]): WritePart {
+  return {
+    ctes: [{ name: 'crossings_upserted', body: UPSERT_CROSSINGS }],
+    params: [
+      textArray(crossings.map((c) => c.vehicleId)),
+      textArray(crossings.map((c) => c.fenceId)),
+      `{${crossings.map((c) => (c.inside ? 't' : 'f')).join(',')}}`,
+      numberArray(crossings.map((c) => c.time))
+    ]
+  }
+}
+
 export async function upsertCrossings (sql: Sql, crossings: readonly FenceCrossing[]): Promise<void> {
-  await sql.query(UPSERT_CROSSINGS, [
-    textArray(crossings.map((c) => c.vehicleId)),
-    textArray(crossings.map((c) => c.fenceId)),
-    `{${crossings.map((c) => (c.inside ? 't' : 'f')).join(',')}}`,
-    numberArray(crossings.map((c) => c.time))
-  ])
+  await runParts(sql, [crossingsPart(crossings)])
 }
 
 export async function selectCrossings (sql: Sql): Promise<FenceCrossing[]> {

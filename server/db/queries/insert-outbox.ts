@@ -10,9 +10,10 @@ import type { MilestoneRow } from '../../model.js'
  * time), so a redelivered milestone finds its event and adds none. The time is converted exactly
  * as insert-milestones.ts converts it, so the keys match.
  *
- * An event no enabled subscription takes is written already dispatched, as the dispatcher would
- * have marked it: it never enters the undispatched index and is not written a second time (a
- * non-HOT update of every event, when most milestone types have no subscriber).
+ * An event no enabled subscription takes is not written at all: the dispatcher would have marked
+ * it dispatched without sending it anywhere, and no one reads it after. When vans cross geofences
+ * with parcels aboard, that is thousands of rows a second (each with its payload and two index
+ * entries) that no merchant asked for.
  *
  * The insert reads from `source`, a FROM item `t` with the milestone columns (MILESTONE_ALIAS)
  * and each one's `tag` and `subtag`: here from the arrays, and in insert-milestones.ts from the
@@ -20,9 +21,8 @@ import type { MilestoneRow } from '../../model.js'
  */
 export function outboxInsert (source: string): string {
   return `
-  INSERT INTO webhook_outbox (id, type, parcel_id, occurred_at, dispatched_at, payload)
+  INSERT INTO webhook_outbox (id, type, parcel_id, occurred_at, payload)
   SELECT e.id, t.code, t.parcel_id, e.occurred_at,
-         CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions sub WHERE sub.enabled AND sub.event_types && ARRAY[t.code, '*']) THEN NULL ELSE now() END,
          jsonb_build_object(
            'id', e.id,
            'type', t.code,
@@ -42,6 +42,7 @@ export function outboxInsert (source: string): string {
     CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id, to_timestamp(t.ms / 1000.0) AS occurred_at) AS e
     JOIN parcels p ON p.id = t.parcel_id
     LEFT JOIN stations s ON s.id = t.station_id
+   WHERE EXISTS (SELECT 1 FROM webhook_subscriptions sub WHERE sub.enabled AND sub.event_types && ARRAY[t.code, '*'])
   ON CONFLICT (parcel_id, type, occurred_at) DO NOTHING`
 }
 

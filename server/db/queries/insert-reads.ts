@@ -1,6 +1,7 @@
 import type { StoredScan } from '../../model.js'
 import { numberArray, textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { runParts, type WritePart } from '../write-part.js'
 
 const SQL = `
 INSERT INTO rfid_reads (reader_id, time, antenna, epc, rssi, station_id, parcel_id, received_at, gs1_key)
@@ -9,8 +10,9 @@ SELECT reader_id, to_timestamp(ms / 1000.0), antenna, epc, rssi, station_id, par
     AS t(reader_id, ms, antenna, epc, rssi, station_id, parcel_id, received_ms, gs1_key)
 ON CONFLICT DO NOTHING`
 
-export async function insertReads (sql: Sql, items: readonly StoredScan[]): Promise<void> {
-  await sql.query(SQL, [
+/** The batch's RFID reads as a part of its one statement (write-part.ts). */
+export function readsPart (items: readonly StoredScan[]): WritePart {
+  return { ctes: [{ name: 'reads_inserted', body: SQL }], params: [
     textArray(items.map((item) => item.scan.readerId)),
     numberArray(items.map((item) => item.scan.time)),
     numberArray(items.map((item) => item.scan.antenna)),
@@ -20,5 +22,9 @@ export async function insertReads (sql: Sql, items: readonly StoredScan[]): Prom
     textArray(items.map((item) => item.parcelId)),
     numberArray(items.map((item) => item.receivedAt)),
     textArray(items.map((item) => item.gs1Key))
-  ])
+  ] }
+}
+
+export async function insertReads (sql: Sql, items: readonly StoredScan[]): Promise<void> {
+  await runParts(sql, [readsPart(items)])
 }
