@@ -14,8 +14,8 @@ export interface ExceptionsPluginOptions {
   sweepMs: number
 }
 
-/** Parcels one step of a pass looks at, between which the event loop is given back. */
-const CHUNK = 2000
+/** Parcels one step of a pass looks at, between which the event loop is given back (a few ms each). */
+const CHUNK = 500
 
 /**
  * Stalled, suspected-lost and customs-dwell parcels and silent vehicles (engine/exceptions.ts):
