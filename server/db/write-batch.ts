@@ -9,15 +9,22 @@ import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
 import { positionsPart } from './queries/insert-positions.js'
 import { readsPart } from './queries/insert-reads.js'
 import { rejectsPart } from './queries/insert-rejects.js'
-import { isUniqueViolation, pgSql, withTransaction } from './sql.js'
+import { isUniqueViolation, withTransaction } from './sql.js'
 import { runParts, type WritePart } from './write-part.js'
 import type { WriteSet } from '../model.js'
 
 /**
- * Everything a group commit carries is durable together, or none of it: one statement, which is
- * its own transaction, for the rows (write-part.ts). What must read those rows once written (a
- * parcel's outcome reads its milestones; device health and the antenna exceptions it opens) runs
- * after it in the same transaction, for the few batches that have any.
+ * Everything a group commit carries is durable together, or none of it: one transaction, with all
+ * the rows in one statement (write-part.ts), so that the connection does not wait on a busy event
+ * loop between one table's rows and the next. What must read those rows once written (a parcel's
+ * outcome reads its milestones; device health and the antenna exceptions it opens) follows in the
+ * same transaction, for the few batches that have any.
+ *
+ * The transaction is explicit, not the statement's own: a statement blocked on a lock when the
+ * server dies would still commit once the lock is released, where an open transaction is rolled
+ * back with its connection. Either way nothing acknowledged is lost, but the explicit one keeps
+ * a dead server from writing after it is gone (test/e2e/durability.test.ts).
+ *
  * Positions go in with a plain INSERT; if a redelivered fix the memory no longer held (after a
  * restart) breaks the unique key, the batch is run again skipping duplicates.
  */
@@ -34,10 +41,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
   const parts = partsOf(set, skipDuplicates)
   const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
   const outcomes = parcelsWithOutcome(set)
-  if (health.length === 0 && outcomes.length === 0) {
-    if (parts.length > 0) await runParts(pgSql(pool), parts)
-    return
-  }
+  if (parts.length === 0 && health.length === 0) return
   await withTransaction(pool, async (sql) => {
     if (parts.length > 0) await runParts(sql, parts)
     if (health.length > 0) await upsertDeviceHealth(sql, health)

@@ -3,9 +3,8 @@ import type { Sql } from './sql.js'
 /**
  * One write of a batch as the common table expressions of a larger statement: each body numbers
  * its parameters from $1, and names CTEs no other part uses. A group commit runs all of its parts
- * as one statement, so the batch is one round trip and its own transaction: between the
- * statements of an explicit transaction, the connection waited on a busy event loop for most of
- * the time it held its locks.
+ * as one statement (write-batch.ts): between one statement and the next of a transaction, the
+ * connection waited on a busy event loop for most of the time it held its locks.
  */
 export interface WritePart {
   ctes: readonly Cte[]
