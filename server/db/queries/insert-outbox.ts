@@ -1,6 +1,7 @@
 import { MILESTONES, subtagOf } from '../../tracking/milestones.js'
 import { textArray } from '../pg-array.js'
 import type { Sql } from '../sql.js'
+import { runParts, type WritePart } from '../write-part.js'
 import { MILESTONE_ALIAS, MILESTONE_ARRAYS, milestoneColumns } from './milestone-columns.js'
 import type { MilestoneRow } from '../../model.js'
 
@@ -54,13 +55,13 @@ export function tagColumns (rows: readonly MilestoneRow[]): string[] {
   ]
 }
 
-const SQL = `
-WITH inserted AS (${outboxInsert(`unnest(${MILESTONE_ARRAYS}, $12::text[], $13::text[]) AS t(${MILESTONE_ALIAS}, tag, subtag)`)}
-  RETURNING 1
-)
-SELECT count(*)::int AS inserted FROM inserted`
+const CTES: WritePart['ctes'] = [{
+  name: 'outbox_inserted',
+  body: `${outboxInsert(`unnest(${MILESTONE_ARRAYS}, $12::text[], $13::text[]) AS t(${MILESTONE_ALIAS}, tag, subtag)`)}
+  RETURNING 1`
+}]
 
+/** Webhook events for milestones written elsewhere (a parcel's registration); how many were new. */
 export async function insertOutbox (sql: Sql, rows: readonly MilestoneRow[]): Promise<number> {
-  const [result] = await sql.query<{ inserted: number }>(SQL, [...milestoneColumns(rows), ...tagColumns(rows)])
-  return result?.inserted ?? 0
+  return await runParts(sql, [{ ctes: CTES, counted: 'outbox_inserted', params: [...milestoneColumns(rows), ...tagColumns(rows)] }])
 }
