@@ -153,7 +153,9 @@ export async function spawnTrackstream (databaseUrl: string, env: Record<string,
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   // BENCH_CPU_PROFILE=<dir>: write a V8 CPU profile of the server, for finding what to fix
   const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROFILE]
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
+  // BENCH_NODE_FLAGS="--trace-gc …": more flags for the server's node, for the same purpose
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '')
+  const child = spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

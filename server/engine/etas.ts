@@ -1,6 +1,6 @@
 import type { ActiveParcel, LivePosition, ParcelEta } from '../model.js'
 import { distanceM, type LatLon } from '../tracking/geo.js'
-import { etaMoved, laneEta, nextSpeed, NO_SPEED, routeEta, type SpeedAverage } from '../tracking/eta.js'
+import { etaMoved, laneEta, nextSpeed, NO_SPEED, routeArrivals, type SpeedAverage } from '../tracking/eta.js'
 import { lastProgress } from '../tracking/exceptions.js'
 import { expectedRemainingMs, type LaneStats } from '../tracking/lane-stats.js'
 import { MILESTONES } from '../tracking/milestones.js'
@@ -105,12 +105,13 @@ export class EtaTracker {
   private routeEtas (vehicleId: string, now: number): ParcelEta[] {
     const at = this.store.vehiclePosition(vehicleId)
     if (at === undefined) return []
-    const stops = deliveryOrder(at, this.store.parcelsAboard(vehicleId).flatMap((parcel) =>
-      parcel.status === 'out_for_delivery' && parcel.destination !== null ? [{ parcel, ...parcel.destination, serviceMs: this.options.serviceMs }] : []))
-    return stops.map((stop, stopIndex) => {
-      const { eta } = routeEta({ vehicle: at, speedMps: this.speeds.get(vehicleId)?.mps ?? null, stops, stopIndex, now })
-      return { parcelId: stop.parcel.id, eta, basis: 'route' as const }
-    })
+    const due: Array<{ parcel: ActiveParcel, lat: number, lon: number, serviceMs: number }> = []
+    for (const parcel of this.store.parcelsAboard(vehicleId)) {
+      if (parcel.status === 'out_for_delivery' && parcel.destination !== null) due.push({ parcel, lat: parcel.destination.lat, lon: parcel.destination.lon, serviceMs: this.options.serviceMs })
+    }
+    const stops = deliveryOrder(at, due)
+    const arrivals = routeArrivals({ vehicle: at, speedMps: this.speeds.get(vehicleId)?.mps ?? null, stops, now })
+    return stops.map((stop, i) => ({ parcelId: stop.parcel.id, eta: arrivals[i] as number, basis: 'route' as const }))
   }
 
   /** A milestone moved the parcel on: its lane ETA, if that is news for the buyer. */
@@ -147,7 +148,11 @@ function deliveryOrder<S extends LatLon> (from: LatLon, stops: S[]): S[] {
   let here = from
   while (left.length > 0) {
     let best = 0
-    for (let i = 1; i < left.length; i++) if (distanceM(here, left[i] as S) < distanceM(here, left[best] as S)) best = i
+    let bestM = Infinity
+    for (let i = 0; i < left.length; i++) {
+      const metres = distanceM(here, left[i] as S)
+      if (metres < bestM) { best = i; bestM = metres }
+    }
     const [stop] = left.splice(best, 1) as [S]
     order.push(stop)
     here = stop

@@ -137,28 +137,36 @@ function blend (average: number, measured: number, dt: number, halfLifeMs: numbe
  * taken to be where it was last seen, from `now` on: a stale fix makes the ETA later, never earlier.
  */
 export function routeEta (input: RouteEtaInput, options: RouteEtaOptions = {}): RouteEta {
-  const detourFactor = options.detourFactor ?? DEFAULT_ROUTE_OPTIONS.detourFactor
-  const defaultMps = options.defaultMps ?? DEFAULT_ROUTE_OPTIONS.defaultMps
-  const floorMps = options.floorMps ?? DEFAULT_ROUTE_OPTIONS.floorMps
-  const { vehicle, stops, stopIndex, now } = input
+  const { stops, stopIndex } = input
   if (!Number.isInteger(stopIndex) || stopIndex < 0 || stopIndex >= stops.length) {
     throw new RangeError(`stopIndex ${stopIndex} is not one of the ${stops.length} remaining stops`)
   }
+  return { eta: routeArrivals(input, options)[stopIndex] as number, basis: 'route', stopsBefore: stopIndex }
+}
+
+/**
+ * `routeEta` for every stop at once, in their order: one pass along the route, where asking for
+ * each stop in turn would walk it again from the van each time.
+ */
+export function routeArrivals (input: Omit<RouteEtaInput, 'stopIndex'>, options: RouteEtaOptions = {}): number[] {
+  const detourFactor = options.detourFactor ?? DEFAULT_ROUTE_OPTIONS.detourFactor
+  const defaultMps = options.defaultMps ?? DEFAULT_ROUTE_OPTIONS.defaultMps
+  const floorMps = options.floorMps ?? DEFAULT_ROUTE_OPTIONS.floorMps
+  const { vehicle, stops, now } = input
   const recent = input.speedMps !== null && Number.isFinite(input.speedMps) ? input.speedMps : defaultMps
   const mps = Math.max(floorMps, recent)
+  const start = Math.max(now, Number.isFinite(vehicle.time) ? vehicle.time : now)
+  const arrivals: number[] = []
   let metres = 0
   let serviceMs = 0
   let from: LatLon = vehicle
-  for (let i = 0; i <= stopIndex; i++) {
-    const stop = stops[i]
-    if (stop === undefined) continue
+  for (const stop of stops) {
     metres += distanceM(from, stop)
-    if (i < stopIndex) serviceMs += Math.max(0, stop.serviceMs)
+    arrivals.push(Math.round(start + metres * detourFactor / mps * 1000 + serviceMs))
+    serviceMs += Math.max(0, stop.serviceMs)
     from = stop
   }
-  const drivingMs = metres * detourFactor / mps * 1000
-  const start = Math.max(now, Number.isFinite(vehicle.time) ? vehicle.time : now)
-  return { eta: Math.round(start + drivingMs + serviceMs), basis: 'route', stopsBefore: stopIndex }
+  return arrivals
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   laneEta,
   nextSpeed,
   NO_SPEED,
+  routeArrivals,
   routeEta,
   type Fix,
   type SpeedAverage,
@@ -101,6 +102,16 @@ describe('routeEta timelines', () => {
     expect(DEFAULT_ROUTE_OPTIONS.detourFactor).toBe(1.3)
     const straight = routeEta({ vehicle, speedMps: 10, stops, stopIndex: 2, now: T0 }, { detourFactor: 1 })
     expect(Math.abs(straight.eta - (T0 + (600 + 360) * SEC))).toBeLessThanOrEqual(1)
+  })
+
+  it('gives every stop of a route in one pass what it gives each stop asked for alone', () => {
+    const stops = [stop(1000), stop(2500, 2 * MIN), stop(2500, 5 * MIN, 300), stop(5000)]
+    const vehicle = fixAt(0, DEPOT)
+    const arrivals = routeArrivals({ vehicle, speedMps: 8, stops, now: T0 }, { detourFactor: 1.1 })
+    expect(arrivals).toEqual(stops.map((_, stopIndex) => routeEta({ vehicle, speedMps: 8, stops, stopIndex, now: T0 }, { detourFactor: 1.1 }).eta))
+    // the first stop: 1 km × 1.1 at 8 m/s
+    expect(Math.abs((arrivals[0] ?? 0) - (T0 + 137.5 * SEC))).toBeLessThanOrEqual(1)
+    expect(routeArrivals({ vehicle, speedMps: 8, stops: [], now: T0 })).toEqual([])
   })
 
   it('gives later ETAs to the stops further down the list', () => {
