@@ -3,11 +3,11 @@ import tls from 'node:tls'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { decodeRouted } from './decoders/index.js'
+import { decodeMessage } from './decode-message.js'
 import type { ConnectionFlow, InflightBudget } from './flow-control.js'
 import type { Ingest, IngestMessage } from './ingest-message.js'
 import { guardPacketSize } from './packet-size-guard.js'
-import { REJECT_REASONS, rejection, type RejectReason } from './rejects.js'
+import { REJECT_REASONS, type RejectReason } from './rejects.js'
 import { maySubscribe, mayPublish, routeOf, type RoutableDevice, type Route } from './routing.js'
 import { verifySecret } from './secrets.js'
 
@@ -282,22 +282,8 @@ export class Gateway {
       this.inflight--
       if (this.inflight === 0) for (const wake of this.onSettled) wake()
     }
-    this.options.ingest(this.decode(device, route, packet.topic, payload))
+    this.options.ingest(decodeMessage(device, route, packet.topic, payload, this.now(), this.options.log))
       .then(() => { answer(null) }, (error: Error) => { answer(error) })
-  }
-
-  /**
-   * Decoders never throw by contract (and are fuzzed to hold to it); should one still, the message
-   * is refused and kept like any other, never left to take down the broker or loop as a resend.
-   */
-  private decode (device: GatewayDevice, route: Route, topic: string, payload: Buffer): IngestMessage {
-    const receivedAt = this.now()
-    try {
-      return decodeRouted(device, route, topic, payload, receivedAt)
-    } catch (error) {
-      this.options.log.warn({ device: device.id, topic, err: (error as Error).message }, 'a decoder threw; the message is refused and kept')
-      return { deviceId: device.id, topic, payload, receivedAt, fixes: [], scans: [], events: [], driverEvents: [], rejects: [rejection('stage_failed', `the ${device.format} decoder failed: ${(error as Error).message}`)] }
-    }
   }
 
   /** Resolves once every publish received so far has been answered, its PUBACK written. */

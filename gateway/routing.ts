@@ -69,3 +69,25 @@ export function ownPrefixes (device: RoutableDevice): string[] {
 export function maySubscribe (device: RoutableDevice, filter: string): boolean {
   return ownPrefixes(device).some((prefix) => filter.startsWith(prefix))
 }
+
+/** Who may have sent a message on this route, where the broker, not trackstream, checked the login. */
+export interface DeviceDirectory<D extends RoutableDevice> {
+  device: (id: string) => D | undefined
+  networkServer: (format: 'ttn' | 'chirpstack', application: string) => D | undefined
+}
+
+/**
+ * The registered device a message on this route is from, for messages that came through an
+ * external broker: the device id in the topic, or the network server of the application. The
+ * device must also be one that may publish there, as on the embedded broker.
+ */
+export function senderOf<D extends RoutableDevice> (route: Route, directory: DeviceDirectory<D>):
+{ device: D } | { refused: 'unknown_device' | 'topic_not_allowed', deviceId: string } {
+  const [deviceId, device] = route.tree === 'trackstream'
+    ? [route.deviceId, directory.device(route.deviceId)]
+    : route.tree === 'owntracks'
+      ? [route.user, directory.device(route.user)]
+      : [route.application, directory.networkServer(route.tree, route.application)]
+  if (device === undefined) return { refused: 'unknown_device', deviceId }
+  return mayPublish(device, route) ? { device } : { refused: 'topic_not_allowed', deviceId }
+}

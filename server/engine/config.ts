@@ -15,6 +15,8 @@ export class Configuration {
   private readonly containersById = new Map<string, ContainerRecord>()
   private readonly containerByTag = new Map<string, ContainerRecord>()
   private readonly vehicleByDevice = new Map<string, VehicleRecord>()
+  /** A network server (The Things Stack, ChirpStack) by `<format>/<application>`. */
+  private readonly networkServers = new Map<string, DeviceRecord>()
   private changes = 0
 
   /** Moves on with every change, so what is derived from the configuration (a search index) knows to rebuild. */
@@ -32,7 +34,15 @@ export class Configuration {
 
   putDevice (device: DeviceRecord): void {
     this.changes++
+    const previous = this.devicesById.get(device.id)
+    if (previous?.kind === 'network_server') this.networkServers.delete(`${previous.format}/${previous.scope ?? ''}`)
     this.devicesById.set(device.id, device)
+    if (device.kind === 'network_server' && device.scope !== null) this.networkServers.set(`${device.format}/${device.scope}`, device)
+  }
+
+  /** The network server registered for this application: who a message on its topics is from. */
+  networkServer (format: 'ttn' | 'chirpstack', application: string): DeviceRecord | undefined {
+    return this.networkServers.get(`${format}/${application}`)
   }
 
   station (id: string): StationRecord | undefined {
