@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { freePort, Subprocess } from './processes.js'
+
+export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((candidate) => existsSync(candidate))
+
+/** Why the tests that need Mosquitto cannot run here; CI installs it (.ci/run), so never in CI. */
+export const mosquittoMissing = MOSQUITTO === undefined && process.env.CI !== 'true'
+  ? 'Mosquitto 2 is not installed (apt-get install -y mosquitto)'
+  : undefined
+
+export interface TestMosquitto {
+  url: string
+  port: number
+  process: Subprocess
+  stop: () => Promise<void>
+}
+
+/**
+ * Mosquitto 2 of its own on a free port, anonymous, in memory. It keeps every message it owes a
+ * persistent session (max_queued_messages 0: no limit), as a deployment for trackstream must.
+ */
+export async function startMosquitto ({ anonymous = true, extraConfig = '' } = {}): Promise<TestMosquitto> {
+  if (MOSQUITTO === undefined) throw new Error('Mosquitto is not installed (apt-get install -y mosquitto)')
+  const port = await freePort()
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'trackstream-mosquitto-'))
+  const config = path.join(dir, 'mosquitto.conf')
+  await writeFile(config, [
+    `listener ${port} 127.0.0.1`,
+    `allow_anonymous ${String(anonymous)}`,
+    'persistence false',
+    'max_queued_messages 0',
+    'max_inflight_messages 0',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    extraConfig
+  ].join('\n') + '\n')
+  const child = Subprocess.start(MOSQUITTO, ['-c', config], {})
+  await waitForPort(port, child)
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    process: child,
+    stop: async () => {
+      child.signal('SIGTERM')
+      await child.exited
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+async function waitForPort (port: number, child: Subprocess, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+      socket.on('error', () => { resolve(false) })
+    })
+    if (open) return
+    if (child.child.exitCode !== null || Date.now() > deadline) throw new Error(`Mosquitto did not listen on ${port}:\n${child.output}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
