@@ -18,6 +18,9 @@ import { moveItem, recordMilestone, type Effects, type MoveContext, type MoveRes
 import { identify, scanEffects, smooth, type ScanIdentity } from './scans.js'
 import type { Store } from './store.js'
 
+/** The configuration tables the engine holds whole. */
+export type ConfigKind = 'device' | 'station' | 'reader' | 'vehicle' | 'container' | 'geofence'
+
 export interface EngineOptions {
   exceptions: ExceptionOptions
   eta: EtaOptions
@@ -74,13 +77,35 @@ export class Engine {
 
   // configuration, after the database has it
 
-  putDevice (device: DeviceRecord): void { this.store.config.putDevice(device) }
-  putStation (station: StationRecord): void { this.store.config.putStation(station) }
-  putReader (reader: ReaderRecord): void { this.store.config.putReader(reader) }
-  putVehicle (vehicle: VehicleRecord): void { this.store.config.putVehicle(vehicle) }
-  putContainer (container: ContainerRecord): void { this.store.config.putContainer(container) }
-  putFence (fence: GeofenceRecord): void { this.store.fences.put(fence) }
-  removeFence (id: string): void { this.store.fences.remove(id) }
+  /**
+   * Told of every change the API makes to the configuration, so other instances on the same
+   * database can read it again (plugins/config-sync.ts). Changes read back from the database
+   * (at start, or from another instance) go through `reload` and are not told again.
+   */
+  onConfigured: (kind: ConfigKind) => void = () => {}
+  private reloading = false
+
+  putDevice (device: DeviceRecord): void { this.store.config.putDevice(device); this.configured('device') }
+  putStation (station: StationRecord): void { this.store.config.putStation(station); this.configured('station') }
+  putReader (reader: ReaderRecord): void { this.store.config.putReader(reader); this.configured('reader') }
+  putVehicle (vehicle: VehicleRecord): void { this.store.config.putVehicle(vehicle); this.configured('vehicle') }
+  putContainer (container: ContainerRecord): void { this.store.config.putContainer(container); this.configured('container') }
+  putFence (fence: GeofenceRecord): void { this.store.fences.put(fence); this.configured('geofence') }
+  removeFence (id: string): void { this.store.fences.remove(id); this.configured('geofence') }
+
+  /** Applies configuration read back from the database, without telling anyone it changed. */
+  reload (apply: () => void): void {
+    this.reloading = true
+    try {
+      apply()
+    } finally {
+      this.reloading = false
+    }
+  }
+
+  private configured (kind: ConfigKind): void {
+    if (!this.reloading) this.onConfigured(kind)
+  }
 
   // parcels
 
