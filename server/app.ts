@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
+import configSyncPlugin from './plugins/config-sync.js'
 import dbPlugin from './plugins/db.js'
 import enginePlugin from './plugins/engine.js'
 import deviceStatsPlugin from './plugins/device-stats.js'
@@ -17,6 +18,7 @@ import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
+import upstreamPlugin from './plugins/upstream.js'
 import webhooksPlugin from './plugins/webhooks.js'
 import custodyRoutes from './routes/custody.js'
 import dashboardRoutes from './routes/dashboard.js'
@@ -129,6 +131,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     maxInflightPerDevice: config.maxInflightPerDevice,
     maxInflightTotal: config.maxInflightTotal
   })
+  await app.register(configSyncPlugin, { disconnect: (deviceId) => { app.gateway.disconnect(deviceId) } })
+  await app.register(upstreamPlugin, { upstream: config.upstream, maxMessageBytes: config.maxMessageBytes })
   await app.register(healthRoutes)
   await app.register(deviceRoutes)
   await app.register(stationRoutes)

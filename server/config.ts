@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 
 /**
@@ -50,7 +51,25 @@ export interface Config {
   kpiRefreshMs: number
   /** MQTT over TLS, when a certificate is configured. */
   mqttTls: { port: number, certFile: string, keyFile: string } | undefined
+  /** External broker mode (MQTT_URL): devices connect to that broker, and this process subscribes. */
+  upstream: UpstreamConfig | undefined
 }
+
+export interface UpstreamConfig {
+  url: string
+  /** Stable per processor: the broker keeps what it has not had acknowledged under this id. */
+  clientId: string
+  /** Processors sharing one stream through `$share/<group>/`; null for a plain subscription. */
+  shareGroup: string | null
+  filters: string[]
+  protocolVersion: 4 | 5
+  sessionExpirySeconds: number
+  receiveMaximum: number
+  keepaliveSeconds: number
+}
+
+/** Every topic tree trackstream decodes (gateway/routing.ts). */
+export const UPSTREAM_DEFAULT_TOPICS = ['ts/v1/#', 'owntracks/#', 'v3/+/devices/+/+', 'application/+/device/+/event/+']
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -110,8 +129,11 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     },
     kpiRefreshMs: read.integer('KPI_REFRESH_MS', 60_000, 100, 86_400_000),
     rfidWindowMs: read.integer('RFID_WINDOW_MS', 2000, 50, 600_000),
-    mqttTls: undefined
+    mqttTls: undefined,
+    upstream: undefined
   }
+  const upstreamUrl = read.url('MQTT_URL', ['mqtt:', 'mqtts:'])
+  if (upstreamUrl !== undefined) config.upstream = readUpstream(read, upstreamUrl, problems)
   const certFile = read.optional('TLS_CERT_FILE')
   const keyFile = read.optional('TLS_KEY_FILE')
   const tlsPort = read.port('MQTT_TLS_PORT', 8883)
@@ -137,6 +159,28 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+function readUpstream (read: EnvReader, url: string, problems: string[]): UpstreamConfig {
+  const clientId = read.string('MQTT_CLIENT_ID', `trackstream-${os.hostname()}`)
+  const group = read.string('MQTT_SHARE_GROUP', 'trackstream')
+  const filters = (read.optional('MQTT_TOPICS') ?? UPSTREAM_DEFAULT_TOPICS.join(',')).split(',').map((topic) => topic.trim()).filter((topic) => topic !== '')
+  const protocol = read.oneOf('MQTT_PROTOCOL', ['5', '3.1.1'] as const, '5')
+  if (!/^[^/+#\s]{1,64}$/.test(group)) problems.push(`MQTT_SHARE_GROUP must be a name without /, + or #, or "none", got "${group}"`)
+  if (filters.length === 0) problems.push('MQTT_TOPICS is set but holds no topic filter')
+  if (clientId.length > 128 || /[/+#\s]/.test(clientId)) problems.push(`MQTT_CLIENT_ID must be at most 128 characters without /, +, # or spaces, got "${clientId}"`)
+  const shareGroup = group === 'none' ? null : group
+  if (shareGroup !== null && protocol !== '5') problems.push('shared subscriptions (MQTT_SHARE_GROUP) need MQTT_PROTOCOL=5; set MQTT_SHARE_GROUP=none to subscribe plainly over 3.1.1')
+  return {
+    url,
+    clientId,
+    shareGroup,
+    filters,
+    protocolVersion: protocol === '5' ? 5 : 4,
+    sessionExpirySeconds: read.integer('MQTT_SESSION_EXPIRY_S', 7 * 86_400, 0, 4_294_967_295),
+    receiveMaximum: read.integer('MQTT_RECEIVE_MAXIMUM', 2000, 1, 65_535),
+    keepaliveSeconds: read.integer('MQTT_KEEPALIVE_S', 30, 1, 65_535)
+  }
 }
 
 class EnvReader {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { redacted } from '../gateway/upstream.js'
 import { buildApp } from './app.js'
 import { resolveApiKey } from './auth/api-key.js'
 import { loadConfig, type Config } from './config.js'
@@ -28,9 +29,10 @@ async function main (): Promise<void> {
     await listen('HTTP_PORT', config.httpPort, config.host, async () => { await app?.listen({ port: config?.httpPort, host: config?.host }) })
     // accepting can fail once listening (EMFILE under a connection flood): log it and keep serving
     app.server.on('error', (error) => { app?.log.warn({ reason: error.message }, 'HTTP listener could not accept a connection') })
-    await listen('MQTT_PORT', config.mqttPort, config.host, async () => { await app?.gateway.listen(config?.mqttPort ?? 0, config?.host ?? '') })
+    // external broker mode: devices connect to MQTT_URL's broker, not to this process
+    if (config.upstream === undefined) await listen('MQTT_PORT', config.mqttPort, config.host, async () => { await app?.gateway.listen(config?.mqttPort ?? 0, config?.host ?? '') })
     const tls = config.mqttTls
-    if (tls !== undefined) {
+    if (tls !== undefined && config.upstream === undefined) {
       const credentials = { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) }
       await listen('MQTT_TLS_PORT', tls.port, config.host, async () => { await app?.gateway.listenTls(tls.port, config?.host ?? '', credentials) })
     }
@@ -69,8 +71,11 @@ function printBanner (app: FastifyInstance, config: Config, embedded: EmbeddedDa
   app.log.info([
     'trackstream is running',
     `  dashboard   http://${shown}:${httpPort}/   API docs http://${shown}:${httpPort}/docs`,
-    `  MQTT        mqtt://${shown}:${app.gateway.port}   and ws://${shown}:${httpPort}/mqtt` +
-      (app.gateway.tlsPort === undefined ? '   (no TLS: set TLS_CERT_FILE and TLS_KEY_FILE)' : `   and mqtts://${shown}:${app.gateway.tlsPort}`),
+    config.upstream === undefined
+      ? `  MQTT        mqtt://${shown}:${app.gateway.port}   and ws://${shown}:${httpPort}/mqtt` +
+        (app.gateway.tlsPort === undefined ? '   (no TLS: set TLS_CERT_FILE and TLS_KEY_FILE)' : `   and mqtts://${shown}:${app.gateway.tlsPort}`)
+      : `  MQTT        subscribed to ${redacted(config.upstream.url)} as ${config.upstream.clientId}` +
+        (config.upstream.shareGroup === null ? '' : ` in shared group ${config.upstream.shareGroup}`),
     `  HTTP in     /osmand (Traccar Client, OsmAnd), /owntracks, /api/ingest/{fix,scan}, /integrations/{ttn,chirpstack}`,
     `  database    ${database}`,
     `  storage     ${storage}`,

@@ -46,7 +46,8 @@ describe('loadConfig', () => {
       rfidWindowMs: 2000,
       eta: { sweepMs: 5000, pushThresholdMs: 120_000, serviceMs: 180_000 },
       exceptions: { sweepMs: 15_000, stallSlaMs: 172_800_000, customsSlaMs: 259_200_000, vehicleSilentMs: 900_000 },
-      mqttTls: undefined
+      mqttTls: undefined,
+      upstream: undefined
     })
   })
 
@@ -197,5 +198,33 @@ describe('loadConfig', () => {
 
   it('ignores variables it does not know', () => {
     expect(loadConfig({ PATH: '/usr/bin', HTTPPORT: 'abc' }, CWD).httpPort).toBe(8080)
+  })
+
+  it('reads external broker mode from MQTT_URL, with a shared group, persistent session and every topic tree by default', () => {
+    const { upstream } = loadConfig({ MQTT_URL: 'mqtt://ingest:pw@broker:1883', MQTT_CLIENT_ID: 'proc-1' }, CWD)
+    expect(upstream).toEqual({
+      url: 'mqtt://ingest:pw@broker:1883',
+      clientId: 'proc-1',
+      shareGroup: 'trackstream',
+      filters: ['ts/v1/#', 'owntracks/#', 'v3/+/devices/+/+', 'application/+/device/+/event/+'],
+      protocolVersion: 5,
+      sessionExpirySeconds: 604_800,
+      receiveMaximum: 2000,
+      keepaliveSeconds: 30
+    })
+    expect(loadConfig({ MQTT_URL: 'mqtts://b', MQTT_SHARE_GROUP: 'none', MQTT_PROTOCOL: '3.1.1', MQTT_TOPICS: 'v3/app@ttn/devices/+/up' }, CWD).upstream)
+      .toMatchObject({ shareGroup: null, protocolVersion: 4, filters: ['v3/app@ttn/devices/+/up'] })
+  })
+
+  it('names what is wrong with the external broker settings', () => {
+    expect(problemsOf({ MQTT_URL: 'http://broker' })).toEqual(['MQTT_URL must start with mqtt:// or mqtts://'])
+    expect(problemsOf({ MQTT_URL: 'mqtt://b', MQTT_PROTOCOL: '3.1.1' })).toEqual([
+      'shared subscriptions (MQTT_SHARE_GROUP) need MQTT_PROTOCOL=5; set MQTT_SHARE_GROUP=none to subscribe plainly over 3.1.1'
+    ])
+    expect(problemsOf({ MQTT_URL: 'mqtt://b', MQTT_SHARE_GROUP: 'a/b', MQTT_CLIENT_ID: 'has space', MQTT_RECEIVE_MAXIMUM: '0' })).toEqual([
+      'MQTT_SHARE_GROUP must be a name without /, + or #, or "none", got "a/b"',
+      'MQTT_CLIENT_ID must be at most 128 characters without /, +, # or spaces, got "has space"',
+      'MQTT_RECEIVE_MAXIMUM must be a whole number from 1 to 65535, got "0"'
+    ])
   })
 })
