@@ -165,8 +165,13 @@ export class UpstreamSubscriber {
     const refused = (packet.granted as unknown[]).map((code, i) => ({ code: typeof code === 'number' ? code : 0x80, filter: this.options.filters[i] }))
       .filter(({ code }) => code >= 0x80)
     if (refused.length > 0) {
-      this.drop(socket, `the broker refused the subscriptions ${refused.map((r) => `${r.filter} (${r.code})`).join(', ')}: check the ACL of this client`)
-      return
+      const which = `the broker refused the subscriptions ${refused.map((r) => `${r.filter} (${r.code})`).join(', ')}: check the ACL of this client`
+      // with none granted there is nothing to process: try again, saying so each time
+      if (refused.length === this.options.filters.length) {
+        this.drop(socket, which)
+        return
+      }
+      this.options.log.warn({ broker: redacted(this.options.url), clientId: this.options.clientId }, which)
     }
     this.subscribed = true
     this.options.log.info({ broker: redacted(this.options.url), clientId: this.options.clientId, group: this.options.shareGroup }, 'subscribed to the upstream MQTT broker')

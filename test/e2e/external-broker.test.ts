@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
@@ -12,7 +17,7 @@ if (mosquittoMissing !== undefined) console.warn(`skipping the external broker t
 
 interface Processor { process: Subprocess, httpUrl: string, env: Record<string, string> }
 
-async function startProcessor (db: TestDatabase, broker: TestMosquitto, clientId: string, processes: Subprocess[]): Promise<Processor> {
+async function startProcessor (db: TestDatabase, broker: TestMosquitto, clientId: string, processes: Subprocess[], brokerUrl = broker.url): Promise<Processor> {
   const [httpPort, mqttPort] = [await freePort(), await freePort()]
   const env = {
     DATABASE_URL: db.url,
@@ -20,7 +25,7 @@ async function startProcessor (db: TestDatabase, broker: TestMosquitto, clientId
     MQTT_PORT: String(mqttPort),
     HOST: '127.0.0.1',
     API_KEY: TEST_API_KEY,
-    MQTT_URL: broker.url,
+    MQTT_URL: brokerUrl,
     MQTT_CLIENT_ID: clientId,
     MQTT_SHARE_GROUP: 'ingest'
   }
@@ -113,5 +118,43 @@ describe.skipIf(mosquittoMissing !== undefined)('external broker mode: trackstre
     expect(metrics).toMatch(/trackstream_upstream_messages_total\{outcome="refused"\} 2/)
     expect(metrics).toMatch(/trackstream_upstream_messages_total\{outcome="stored"\} 1/)
     expect(metrics).toMatch(/trackstream_rejects_total\{reason="topic_not_allowed"\} 1/)
+  })
+
+  it('with Mosquitto set up as the README says (mosquitto_passwd and the %u pattern ACL), a device publishes only as itself', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'trackstream-acl-'))
+    try {
+      const passwd = path.join(dir, 'passwd')
+      const acl = path.join(dir, 'acl')
+      await writeFile(passwd, '')
+      await writeFile(acl, [
+        'pattern write ts/v1/%u/#',
+        'pattern read ts/v1/%u/#',
+        'pattern write owntracks/%u/#',
+        'user trackstream',
+        'topic read ts/v1/#',
+        'topic read owntracks/#'
+      ].join('\n') + '\n')
+      await promisify(execFile)('mosquitto_passwd', ['-b', passwd, 'trackstream', 'processor-secret'])
+      // Mosquitto started as root reads its files as the mosquitto user
+      await chmod(dir, 0o755)
+      await chmod(passwd, 0o644)
+      broker = await startMosquitto({ anonymous: false, extraConfig: `password_file ${passwd}\nacl_file ${acl}` })
+      db = await createTestDatabase()
+      const proc = await startProcessor(db, broker, 'proc-acl', processes, `mqtt://trackstream:processor-secret@127.0.0.1:${broker.port}`)
+      const secret = await registerTracker(proc.httpUrl, 'van-7')
+      await registerTracker(proc.httpUrl, 'van-8')
+      await promisify(execFile)('mosquitto_passwd', ['-b', passwd, 'van-7', secret])
+      broker.process.signal('SIGHUP')
+      await eventually(async () => {
+        device = await mqtt.connectAsync(broker!.url, { protocolVersion: 5, username: 'van-7', password: secret, reconnectPeriod: 0 })
+      })
+      await expect(mqtt.connectAsync(broker.url, { protocolVersion: 5, username: 'van-7', password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow()
+      // Mosquitto answers an MQTT 5 publish outside the ACL with reason 135 (not authorized) and never delivers it
+      await expect(device!.publishAsync(deviceTopic('van-8', 'fix'), fix(1), { qos: 1 })).rejects.toThrow()
+      await device!.publishAsync(deviceTopic('van-7', 'fix'), fix(2), { qos: 1 })
+      await eventually(async () => { expect(await positions(db!)).toEqual([{ device: 'van-7', seq: '2', n: 1 }]) })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

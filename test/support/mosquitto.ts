@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -20,8 +20,9 @@ export interface TestMosquitto {
 }
 
 /**
- * Mosquitto 2 of its own on a free port, anonymous, in memory. It keeps every message it owes a
- * persistent session (max_queued_messages 0: no limit), as a deployment for trackstream must.
+ * Mosquitto 2 of its own on a free port, anonymous, in memory. It keeps the messages it owes a
+ * persistent session far past its default of 1,000, as a deployment for trackstream must (not
+ * with 0, "no limit": Debian's 2.0.11 then drops a client whose publish its ACL denied).
  */
 export async function startMosquitto ({ anonymous = true, extraConfig = '' } = {}): Promise<TestMosquitto> {
   if (MOSQUITTO === undefined) throw new Error('Mosquitto is not installed (apt-get install -y mosquitto)')
@@ -32,13 +33,16 @@ export async function startMosquitto ({ anonymous = true, extraConfig = '' } = {
     `listener ${port} 127.0.0.1`,
     `allow_anonymous ${String(anonymous)}`,
     'persistence false',
-    'max_queued_messages 0',
+    'max_queued_messages 1000000',
     'max_inflight_messages 0',
     'log_dest stderr',
     'log_type error',
     'log_type warning',
     extraConfig
   ].join('\n') + '\n')
+  // started as root, Mosquitto reads its files again (on SIGHUP) as the mosquitto user
+  await chmod(dir, 0o755)
+  await chmod(config, 0o644)
   const child = Subprocess.start(MOSQUITTO, ['-c', config], {})
   await waitForPort(port, child)
   return {
