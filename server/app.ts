@@ -16,6 +16,7 @@ import latestPositionsPlugin from './plugins/latest-positions.js'
 import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
+import redisPlugin from './plugins/redis.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
 import upstreamPlugin from './plugins/upstream.js'
@@ -99,6 +100,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     exceptions: config.exceptions,
     eta: config.eta
   })
+  await app.register(redisPlugin, { url: config.redisUrl })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)
@@ -129,7 +131,9 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(brokerPlugin, {
     maxMessageBytes: config.maxMessageBytes,
     maxInflightPerDevice: config.maxInflightPerDevice,
-    maxInflightTotal: config.maxInflightTotal
+    maxInflightTotal: config.maxInflightTotal,
+    // behind an external broker, the embedded one serves only MQTT over WebSocket, and alone
+    ...(config.redisUrl === undefined || config.upstream !== undefined ? {} : { redisUrl: config.redisUrl })
   })
   await app.register(configSyncPlugin, { disconnect: (deviceId) => { app.gateway.disconnect(deviceId) } })
   await app.register(upstreamPlugin, { upstream: config.upstream, maxMessageBytes: config.maxMessageBytes })

@@ -2,7 +2,9 @@ import { createWebSocketStream } from 'ws'
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
 import { Gateway } from '../../gateway/broker.js'
+import { brokerCluster } from '../../gateway/cluster.js'
 import { InflightBudget } from '../../gateway/flow-control.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +20,8 @@ export interface BrokerPluginOptions {
   maxInflightTotal: number
   /** How long shutdown waits for held messages to commit before leaving them unacknowledged. */
   drainTimeoutMs?: number
+  /** Cluster mode: the brokers of all instances share subscriptions, retained messages and sessions here. */
+  redisUrl?: string
 }
 
 /**
@@ -25,7 +29,7 @@ export interface BrokerPluginOptions {
  * On close: stop accepting, wait for held messages to commit so their PUBACKs go out, then
  * disconnect the devices.
  */
-export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerDevice, maxInflightTotal, drainTimeoutMs = 10_000 }) => {
+export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInflightPerDevice, maxInflightTotal, drainTimeoutMs = 10_000, redisUrl }) => {
   const { engine, stats } = app
   const budget = new InflightBudget(maxInflightPerDevice, maxInflightTotal)
   app.decorate('inflight', budget)
@@ -41,7 +45,10 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
     registers: [app.metrics],
     collect: () => { peak.set(budget.takePeak()) }
   })
+  const problem = new RecurringProblem(app.log, 'the MQTT brokers\' shared Redis')
+  const cluster = redisUrl === undefined ? undefined : brokerCluster(redisUrl, (error) => { problem.failed(error) })
   const gateway = await Gateway.create({
+    ...(cluster === undefined ? {} : { mq: cluster.mq, persistence: cluster.persistence }),
     budget,
     findDevice: (id) => engine.store.config.device(id),
     ingest: app.ingest,
@@ -74,5 +81,6 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
       await gateway.settled()
     }
     await gateway.close()
+    cluster?.close()
   })
 }, { name: 'trackstream-broker', dependencies: ['trackstream-pipeline', 'trackstream-metrics', '@fastify/websocket'] })

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Histogram } from 'prom-client'
 import { gs1KeyOf } from '../../gateway/epc.js'
@@ -7,7 +9,10 @@ import { textProblem } from '../../proto/text.js'
 import { isTransientDbError } from '../db/sql.js'
 import { writeBatch } from '../db/write-batch.js'
 import { Errors } from '../errors.js'
-import { LocalBus, type LiveBus } from '../live/bus.js'
+import { LocalBus, type LiveBus, type LiveEvent } from '../live/bus.js'
+import { RedisBus } from '../live/redis-bus.js'
+import type { RedisConnections } from './redis.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
 import { GroupCommit, ShutdownError } from '../pipeline/group-commit.js'
 import { buildStages, Pipeline } from '../pipeline/pipeline.js'
 import { IngestStats } from '../pipeline/stats.js'
@@ -43,10 +48,11 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
     labelNames: ['kind'],
     registers: [app.metrics]
   })
-  const bus: LiveBus = new LocalBus((error, event) => {
+  const onListenerError = (error: unknown, event: LiveEvent): void => {
     viewerErrors.inc({ kind: event.kind })
     app.log.error({ err: error, kind: event.kind }, 'a live viewer\'s listener failed; the others and ingest go on')
-  })
+  }
+  const bus: LiveBus = app.redis === null ? new LocalBus(onListenerError) : clusterBus(app, app.redis, onListenerError)
   const stages = buildStages({
     engine,
     gs1KeyOf,
@@ -142,7 +148,33 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
     // the broker has drained already; anything still here came from the API and is not acknowledged
     commits.abandon()
   })
-}, { name: 'trackstream-pipeline', dependencies: ['trackstream-engine', 'trackstream-metrics'] })
+}, { name: 'trackstream-pipeline', dependencies: ['trackstream-engine', 'trackstream-metrics', 'trackstream-redis'] })
+
+/** Cluster mode: the viewers of every instance see every instance's frames, through Redis pub/sub. */
+function clusterBus (app: FastifyInstance, redis: RedisConnections, onListenerError: (error: unknown, event: LiveEvent) => void): LiveBus {
+  const lost = new Counter({
+    name: 'trackstream_live_cluster_lost_total',
+    help: 'Live events not sent to the other instances (Redis away) or not understood from them, by direction',
+    labelNames: ['direction'],
+    registers: [app.metrics]
+  })
+  const problem = new RecurringProblem(app.log, 'sending live frames to the other instances')
+  const bus = new RedisBus({
+    publisher: redis.connect('live-out', { enableOfflineQueue: false }),
+    subscriber: redis.connect('live-in'),
+    channel: 'trackstream:live',
+    self: randomUUID(),
+    onListenerError,
+    onLost: (direction, reason) => {
+      lost.inc({ direction })
+      if (direction === 'out') problem.failed(new Error(reason))
+      else app.log.warn({ reason }, 'a live event from another instance could not be read')
+    }
+  })
+  // before the first frame: a Redis that is not there at start is an outage like any other
+  bus.start().catch((error: unknown) => { problem.failed(error) })
+  return bus
+}
 
 function positionsOf (fixes: readonly StoredFix[]): LivePosition[] {
   return fixes.map(({ fix, vehicleId }) => ({

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { freePort, Subprocess } from './processes.js'
+import { freePort, Subprocess, waitForPort } from './processes.js'
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((candidate) => existsSync(candidate))
 
@@ -44,7 +43,7 @@ export async function startMosquitto ({ anonymous = true, extraConfig = '' } = {
   await chmod(dir, 0o755)
   await chmod(config, 0o644)
   const child = Subprocess.start(MOSQUITTO, ['-c', config], {})
-  await waitForPort(port, child)
+  await waitForPort(port, child, 'Mosquitto')
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
@@ -54,18 +53,5 @@ export async function startMosquitto ({ anonymous = true, extraConfig = '' } = {
       await child.exited
       await rm(dir, { recursive: true, force: true })
     }
-  }
-}
-
-async function waitForPort (port: number, child: Subprocess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
-      socket.on('error', () => { resolve(false) })
-    })
-    if (open) return
-    if (child.child.exitCode !== null || Date.now() > deadline) throw new Error(`Mosquitto did not listen on ${port}:\n${child.output}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -46,4 +47,18 @@ export class Subprocess {
 /** trackstream itself, as `npm start` runs it but without the dashboard build step. */
 export function startServerProcess (env: Record<string, string>): Subprocess {
   return Subprocess.start(process.execPath, ['--import', 'tsx', 'server/main.ts'], { LOG_FORMAT: 'json', ...env })
+}
+
+/** Until something listens on the port; fails with the process's output if it exits first. */
+export async function waitForPort (port: number, child: Subprocess, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+      socket.on('error', () => { resolve(false) })
+    })
+    if (open) return
+    if (child.child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not listen on ${port}:\n${child.output}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
