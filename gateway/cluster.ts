@@ -1,12 +1,14 @@
 import type { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
 import aedesPersistenceRedis from 'aedes-persistence-redis'
-import type { Redis } from 'ioredis'
 import mqemitterRedis from 'mqemitter-redis'
 
+/** What is used here of a connection made with a package's own ioredis, whose types differ from ours by a major. */
+interface Connection { on: (event: 'error', listener: (error: Error) => void) => unknown, disconnect: () => void }
+type RedisClass = new (url: string, options: { connectionName: string, enableOfflineQueue?: boolean }) => Connection
 const require = createRequire(import.meta.url)
-/** The ioredis aedes-persistence-redis was released with (it pins its own major), for the connection handed to it. */
-const SessionRedis = createRequire(require.resolve('aedes-persistence-redis'))('ioredis') as new (url: string, options: { connectionName: string }) => Redis
+/** The ioredis each package was released with (each pins its own major), for the connections handed to it. */
+const ioredisOf = (name: string): RedisClass => createRequire(require.resolve(name))('ioredis') as RedisClass
 
 /** What the embedded brokers of several instances share through one Redis. */
 export interface BrokerCluster {
@@ -22,13 +24,27 @@ export interface BrokerCluster {
  * subscriptions, retained messages and QoS 1 sessions where any instance finds them, so a device
  * that reconnects to another instance resumes its session there.
  */
-export function brokerCluster (redisUrl: string, onError: (error: Error) => void): BrokerCluster {
-  const mq = mqemitterRedis({ connectionString: redisUrl })
+export function brokerCluster (redisUrl: string, onError: (error: Error) => void, onUndelivered: (error: Error) => void): BrokerCluster {
+  const EmitterRedis = ioredisOf('mqemitter-redis')
+  const mq = mqemitterRedis({
+    subConn: new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-in' }) as never,
+    // fails at once while Redis is away, rather than holding every publish for its retries
+    pubConn: new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-out', enableOfflineQueue: false }) as never
+  })
   // the emitter re-emits connection errors on `state`, and an EventEmitter with no listener throws
   ;(mq as unknown as { state: EventEmitter }).state.on('error', onError)
+  // aedes ends the publishing client when the emit fails: a tracker whose fix is already stored
+  // and acknowledged must not be thrown off because subscribers elsewhere could not be told
+  const emit = mq.emit.bind(mq)
+  mq.emit = (message, done) => {
+    emit(message, (error?: Error) => {
+      if (error !== undefined) onUndelivered(error)
+      done?.()
+    })
+  }
   // our own connection, so its errors are heard and it can be closed: the persistence's destroy()
   // unsubscribes from the emitter first, which never answers once the broker has closed it
-  const sessions = new SessionRedis(redisUrl, { connectionName: 'trackstream-mqtt-sessions' })
+  const sessions = new (ioredisOf('aedes-persistence-redis'))(redisUrl, { connectionName: 'trackstream-mqtt-sessions' })
   sessions.on('error', onError)
   return {
     mq,

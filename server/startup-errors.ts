@@ -1,6 +1,7 @@
 import { ConfigError } from './config.js'
 import { EmbeddedPostgresError } from './db/embedded.js'
 import { SchemaTooNewError } from './db/migrate.js'
+import { RedisUnreachableError } from './plugins/redis.js'
 
 /** A port setting, so an address-in-use error can name what to change. */
 export class ListenError extends Error {
@@ -15,7 +16,7 @@ export class ListenError extends Error {
  */
 export function explainStartupError (error: unknown, databaseUrl: string | undefined): string | undefined {
   if (error instanceof ConfigError) return error.message
-  if (error instanceof EmbeddedPostgresError || error instanceof SchemaTooNewError) return error.message
+  if (error instanceof EmbeddedPostgresError || error instanceof SchemaTooNewError || error instanceof RedisUnreachableError) return error.message
   if (error instanceof ListenError) {
     const code = (error.cause as { code?: string } | undefined)?.code
     if (code === 'EADDRINUSE') return `port ${error.port} is already in use on ${error.host}: stop what uses it, or set ${error.setting} to a free port`

@@ -1,6 +1,6 @@
 import { createWebSocketStream } from 'ws'
 import fp from 'fastify-plugin'
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { Gateway } from '../../gateway/broker.js'
 import { brokerCluster } from '../../gateway/cluster.js'
 import { InflightBudget } from '../../gateway/flow-control.js'
@@ -46,7 +46,17 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
     collect: () => { peak.set(budget.takePeak()) }
   })
   const problem = new RecurringProblem(app.log, 'the MQTT brokers\' shared Redis')
-  const cluster = redisUrl === undefined ? undefined : brokerCluster(redisUrl, (error) => { problem.failed(error) })
+  const undelivered = new Counter({
+    name: 'trackstream_mqtt_cluster_undelivered_total',
+    help: 'MQTT publishes not passed to the subscribers on other instances because Redis was away; the messages themselves were stored',
+    registers: [app.metrics]
+  })
+  const cluster = redisUrl === undefined
+    ? undefined
+    : brokerCluster(redisUrl, (error) => { problem.failed(error) }, (error) => {
+      undelivered.inc()
+      problem.failed(error)
+    })
   const gateway = await Gateway.create({
     ...(cluster === undefined ? {} : { mq: cluster.mq, persistence: cluster.persistence }),
     budget,

@@ -30,6 +30,7 @@ export default fp<RedisPluginOptions>(async (app, { url }) => {
     app.decorate('redis', null)
     return
   }
+  await reachable(url)
   const opened: Redis[] = []
   app.decorate('redis', {
     url,
@@ -52,3 +53,23 @@ export default fp<RedisPluginOptions>(async (app, { url }) => {
     }))
   })
 }, { name: 'trackstream-redis' })
+
+/** At start, a Redis that is not there is a setting to fix, said in one line; later, an outage to ride out. */
+export class RedisUnreachableError extends Error {}
+
+async function reachable (url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 })
+  // the socket's own error says why (refused, unknown host); connect() rejects only with "closed"
+  let cause: Error | undefined
+  probe.on('error', (error: Error) => { cause ??= error })
+  try {
+    await probe.connect()
+    await probe.ping()
+  } catch (error) {
+    const shown = new URL(url)
+    if (shown.password !== '') shown.password = '***'
+    throw new RedisUnreachableError(`cannot reach Redis at ${shown.toString()} (REDIS_URL): ${(cause ?? error as Error).message}`)
+  } finally {
+    probe.disconnect()
+  }
+}

@@ -60,6 +60,13 @@ describe('starting and stopping', () => {
     expect(output).not.toContain('secret')
   })
 
+  it('says which Redis it cannot reach', async () => {
+    const closedPort = await freePort()
+    const output = await failedStart({ ...await baseEnv(), REDIS_URL: `redis://:hush@127.0.0.1:${closedPort}` })
+    expect(output).toContain(`trackstream: cannot reach Redis at redis://:***@127.0.0.1:${closedPort} (REDIS_URL): connect ECONNREFUSED`)
+    expect(output).not.toContain('hush')
+  })
+
   it('on SIGINT, commits what it holds and acknowledges it before disconnecting devices, then exits 0', async () => {
     const env = await baseEnv()
     const server = startServerProcess(env)
