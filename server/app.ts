@@ -17,6 +17,8 @@ import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import redisPlugin from './plugins/redis.js'
+import retentionPlugin from './plugins/retention.js'
+import singletonPlugin from './plugins/singleton.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
 import upstreamPlugin from './plugins/upstream.js'
@@ -100,6 +102,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     exceptions: config.exceptions,
     eta: config.eta
   })
+  await app.register(singletonPlugin)
+  await app.register(retentionPlugin)
   await app.register(redisPlugin, { url: config.redisUrl })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
   await app.register(deviceStatsPlugin)

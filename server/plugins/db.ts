@@ -2,10 +2,9 @@ import fp from 'fastify-plugin'
 import type pg from 'pg'
 import { detectDatabase, flavourOf, type DatabaseInfo } from '../db/flavour.js'
 import { migrate } from '../db/migrate.js'
-import { applyTimescalePolicies, deleteExpired, type StoragePolicy } from '../db/policies.js'
+import { applyTimescalePolicies, type StoragePolicy } from '../db/policies.js'
 import { createPool, pingDatabase } from '../db/pool.js'
 import { pgSql, type Sql } from '../db/sql.js'
-import { RecurringProblem } from '../util/recurring-problem.js'
 
 export interface Database {
   pool: pg.Pool
@@ -31,7 +30,6 @@ export interface DbPluginOptions {
   queryTimeoutMs: number
 }
 
-const RETENTION_SWEEP_MS = 60 * 60 * 1000
 const PING_TIMEOUT_MS = 800
 export const MAINTENANCE_TIMEOUT_MS = 30 * 60 * 1000
 
@@ -54,20 +52,6 @@ export default fp<DbPluginOptions>(async (app, { databaseUrl, policy, connectTim
 
   const sql = pgSql(pool)
   const maintenanceSql = pgSql(pool, MAINTENANCE_TIMEOUT_MS)
-  let sweeper: NodeJS.Timeout | undefined
-  if (info.timescaledb === null && policy.retentionDays > 0) {
-    const problem = new RecurringProblem(app.log, 'retention sweep')
-    const sweep = (): void => {
-      deleteExpired(maintenanceSql, policy.retentionDays)
-        .then((deleted) => {
-          problem.succeeded()
-          if (deleted > 0) app.log.info({ deleted }, 'deleted telemetry older than RETENTION_DAYS')
-        }, (error: unknown) => { problem.failed(error) })
-    }
-    sweeper = setInterval(sweep, RETENTION_SWEEP_MS).unref()
-    app.addHook('onReady', async () => { sweep() })
-  }
-
   app.decorate('db', {
     pool,
     sql,
@@ -76,8 +60,5 @@ export default fp<DbPluginOptions>(async (app, { databaseUrl, policy, connectTim
     policy,
     ping: async () => await pingDatabase(pool, PING_TIMEOUT_MS)
   })
-  app.addHook('onClose', async () => {
-    clearInterval(sweeper)
-    await pool.end()
-  })
+  app.addHook('onClose', async () => { await pool.end() })
 }, { name: 'trackstream-db' })

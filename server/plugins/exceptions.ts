@@ -56,7 +56,7 @@ export default fp<ExceptionsPluginOptions>(async (app, options) => {
     }
   }
 
-  const timer = setInterval(() => { void sweep() }, options.sweepMs).unref()
+  // once across the instances: two sweeps would each raise the same exception's milestone
+  app.singleton.every('exception sweep', options.sweepMs, sweep)
   app.decorate('sweepExceptions', sweep)
-  app.addHook('onClose', async () => { clearInterval(timer) })
-}, { name: 'trackstream-exceptions', dependencies: ['trackstream-engine', 'trackstream-pipeline'] })
+}, { name: 'trackstream-exceptions', dependencies: ['trackstream-engine', 'trackstream-pipeline', 'trackstream-singleton'] })
