@@ -19,6 +19,7 @@ import pipelinePlugin from './plugins/pipeline.js'
 import redisPlugin from './plugins/redis.js'
 import retentionPlugin from './plugins/retention.js'
 import singletonPlugin from './plugins/singleton.js'
+import stateSyncPlugin from './plugins/state-sync.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
 import upstreamPlugin from './plugins/upstream.js'
@@ -106,6 +107,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(retentionPlugin)
   await app.register(redisPlugin, { url: config.redisUrl })
   await app.register(pipelinePlugin, { retentionDays: config.retentionDays })
+  await app.register(stateSyncPlugin)
   await app.register(deviceStatsPlugin)
   await app.register(latestPositionsPlugin)
   await app.register(rfidVisitsPlugin)

@@ -63,6 +63,19 @@ export class Engine {
     for (const { item, carrier, since } of rows) this.store.restoreCustody(item, { carrier, since })
   }
 
+  /**
+   * Custody another instance committed (a dock reader connected there loaded a van whose tracker
+   * is connected here): taken where it is at least as new as what this instance knows, so a move
+   * heard late never undoes a later one.
+   */
+  custodyCommittedElsewhere (rows: readonly CustodyRow[]): void {
+    for (const { item, carrier, since } of rows) {
+      const known = this.store.custody.entryOf(item)
+      if (known !== undefined && known.since > since) continue
+      this.store.restoreCustody(item, { carrier, since })
+    }
+  }
+
   restoreCrossings (rows: readonly FenceCrossing[]): void {
     for (const { vehicleId, fenceId, inside, time } of rows) this.store.fences.restore(vehicleId, fenceId, inside, time)
   }

@@ -1,4 +1,4 @@
-import type { LivePosition, MilestoneRow } from '../model.js'
+import type { CustodyRow, LivePosition, MilestoneRow } from '../model.js'
 
 /** What happens in the engine that other parts of this process follow. */
 export interface EngineEvents {
@@ -6,6 +6,8 @@ export interface EngineEvents {
   positions: readonly LivePosition[]
   /** Milestones committed to the database: for the webhook dispatcher, the lane statistics, the ETAs. */
   committed: readonly MilestoneRow[]
+  /** Custody moves committed to the database: for the other instances, which apply them too. */
+  custodyCommitted: readonly CustodyRow[]
 }
 
 type Listener<T> = (payload: T) => void

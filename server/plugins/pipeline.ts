@@ -90,6 +90,7 @@ export default fp<PipelinePluginOptions>(async (app, { retentionDays }) => {
       return rejects
     },
     onCommitted: (set) => {
+      if (set.custody.length > 0) events.emit('custodyCommitted', set.custody)
       if (set.milestones.length === 0) return
       events.emit('committed', set.milestones)
       bus.publish({ kind: 'milestones', milestones: set.milestones })

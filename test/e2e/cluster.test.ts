@@ -22,8 +22,9 @@ describe.skipIf(redisMissing !== undefined)('cluster mode: two instances on one 
   beforeAll(async () => {
     redis = await startRedis()
     db = await createTestDatabase()
-    a = await startTestServer({ db, env: { REDIS_URL: redis.url } })
-    b = await startTestServer({ db, env: { REDIS_URL: redis.url } })
+    const env = { REDIS_URL: redis.url, GEOFENCE_DWELL_MS: '2000', RFID_WINDOW_MS: '1000' }
+    a = await startTestServer({ db, env })
+    b = await startTestServer({ db, env })
   })
   afterAll(async () => {
     for (const socket of sockets) socket.close()
@@ -72,6 +73,49 @@ describe.skipIf(redisMissing !== undefined)('cluster mode: two instances on one 
     const fix = JSON.stringify({ time: Date.now(), lat: 13.76, lon: 100.51, seq: 1 })
     await publish(sender, deviceTopic('van-a2', 'fix'), fix)
     expect(await received).toBe(fix)
+  })
+
+  it('a dock reader on A loads parcels onto a van whose tracker is on B; the van leaving the depot gives each parcel departed_facility once', async () => {
+    const DEPOT = { lat: 13.70, lon: 100.60 }
+    const door = await a.registerDevice('door-c', 'reader')
+    const { secret } = await a.registerDevice('van-c')
+    expect((await a.api('POST', '/api/vehicles', { id: 'VC', name: 'Van C', deviceId: 'van-c' })).status).toBe(201)
+    expect((await a.api('POST', '/api/stations', { id: 'DEPOT-C', name: 'Depot C', kind: 'depot', ...DEPOT, city: 'Bangkok', country: 'TH' })).status).toBe(201)
+    expect((await a.api('POST', '/api/geofences', { id: 'F-DEPOT-C', name: 'Depot C yard', kind: 'station', stationId: 'DEPOT-C', shape: { type: 'circle', ...DEPOT, radiusM: 200 } })).status).toBe(201)
+    expect((await a.api('PUT', '/api/readers/door-c', {
+      stationId: 'DEPOT-C', milestone: 'arrived_at_facility', antennas: [{ port: 1, milestone: 'loaded', side: 'inner' }, { port: 2, milestone: 'loaded', side: 'outer' }]
+    })).status).toBe(200)
+    expect((await a.api('PUT', '/api/readers/door-c/vehicle', { vehicleId: 'VC' })).status).toBe(200)
+    const epcs = ['3034257BF7194E4000001B01', '3034257BF7194E4000001B02', '3034257BF7194E4000001B03']
+    const ids: string[] = []
+    for (const [i, epc] of epcs.entries()) {
+      const created = await a.api<{ id: string }>('POST', '/api/parcels', { trackingNumber: `CL-DOCK-${i}`, epc, destination: { city: 'Bangkok', country: 'TH' } })
+      expect(created.status).toBe(201)
+      ids.push(created.body.id)
+    }
+    const start = Date.now()
+    // the van, on B, waits in the depot yard
+    const van = await eventually(async () => await connectDevice(b.mqttUrl, 'van-c', secret))
+    clients.push(van)
+    for (const s of [-30, -29, -28]) await publish(van, deviceTopic('van-c', 'fix'), JSON.stringify({ time: start + s * 1000, ...DEPOT }))
+    // the dock door, on A, reads each tag pass inside then outside: loaded onto VC
+    const reader = await eventually(async () => await connectDevice(a.mqttUrl, 'door-c', door.secret))
+    clients.push(reader)
+    const reads = epcs.flatMap((epc, i) => [1, 1, 1, 2, 2, 2].map((antenna, k) => ({ epc, antenna, rssi: -50, time: start - 10_000 + i * 1000 + k * 100 })))
+    await publish(reader, deviceTopic('door-c', 'scan'), JSON.stringify(reads))
+    // B has heard of the moves A committed
+    await eventually(async () => {
+      const aboard = await b.api<{ parcels: Array<{ id: string }> }>('GET', '/api/vehicles/VC/aboard')
+      expect(aboard.body.parcels.map((p) => p.id).sort()).toEqual([...ids].sort())
+    }, 10_000)
+    // the van drives out, well past the fence's edge and its hysteresis, for longer than the dwell
+    for (let s = 0; s <= 4; s++) await publish(van, deviceTopic('van-c', 'fix'), JSON.stringify({ time: start + s * 1000, lat: DEPOT.lat + 0.006, lon: DEPOT.lon }))
+    const departures = async (): Promise<Array<{ parcel: string, n: number }>> => (await db.pool.query<{ parcel: string, n: number }>(
+      "SELECT parcel_id::text AS parcel, count(*)::int AS n FROM milestones WHERE code = 'departed_facility' GROUP BY 1 ORDER BY 1")).rows
+    await eventually(async () => { expect(await departures()).toEqual([...ids].sort().map((parcel) => ({ parcel, n: 1 }))) }, 10_000)
+    // and no second copy from A, which also heard every fix of the van on the live channel
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await departures()).toEqual([...ids].sort().map((parcel) => ({ parcel, n: 1 })))
   })
 
   it('a persistent session made on A is resumed on B, with what was queued for it', async () => {

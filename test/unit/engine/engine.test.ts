@@ -41,3 +41,20 @@ describe('engine: loading and reading back', () => {
     expect(engine.laneStats.steps.get('CN>TH')?.get('info_received')?.values).toEqual([2 * HOUR])
   })
 })
+
+describe('engine: custody another instance committed', () => {
+  it('takes a move at least as new as what it knows, and never lets one heard late undo a later one', () => {
+    const engine = testEngine()
+    engine.restoreCustody([{ item: 'parcel:p1', carrier: 'vehicle:V1', since: 2000 }])
+    // newer, from the instance whose dock reader moved it
+    engine.custodyCommittedElsewhere([{ item: 'parcel:p1', carrier: 'vehicle:V2', since: 3000 }, { item: 'parcel:p2', carrier: 'vehicle:V2', since: 3000 }])
+    expect(engine.store.custody.parcelsIn('vehicle:V2').sort()).toEqual(['p1', 'p2'])
+    expect(engine.store.custody.parcelsIn('vehicle:V1')).toEqual([])
+    // older: heard after the move above
+    engine.custodyCommittedElsewhere([{ item: 'parcel:p1', carrier: 'vehicle:V1', since: 2500 }])
+    expect(engine.store.custody.vehicleOf('parcel:p1')).toBe('V2')
+    // taken off everything, later
+    engine.custodyCommittedElsewhere([{ item: 'parcel:p2', carrier: null, since: 4000 }])
+    expect(engine.store.custody.parcelsIn('vehicle:V2')).toEqual(['p1'])
+  })
+})

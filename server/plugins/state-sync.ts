@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
+import type { CustodyRow } from '../model.js'
+import { idOf } from '../tracking/custody.js'
+import { RecurringProblem } from '../util/recurring-problem.js'
+
+const CHANNEL = 'trackstream:custody'
+
+/**
+ * Cluster mode: what rides in what is the same on every instance. Each instance holds custody in
+ * memory for the hot path (a vehicle's fix crossing a geofence gives every parcel aboard its
+ * milestone), so a move one instance commits (its dock reader loaded a van) is told to the others
+ * on a Redis channel, and each applies it where it is newer than what it knows, reading from the
+ * database a parcel it has not met yet. The database stays the truth: this only keeps the others'
+ * working copies current. Moves told while Redis is away are not heard again (see the README).
+ */
+export default fp(async (app) => {
+  const { redis, engine } = app
+  if (redis === null) return
+  const self = randomUUID()
+  const publisher = redis.connect('custody-out', { enableOfflineQueue: false })
+  const subscriber = redis.connect('custody-in')
+  const told = new Counter({
+    name: 'trackstream_custody_sync_total',
+    help: 'Custody moves told to the other instances (out), applied from them (in), or lost on the way (lost_out, lost_in), cluster mode',
+    labelNames: ['outcome'],
+    registers: [app.metrics]
+  })
+  const problem = new RecurringProblem(app.log, 'telling the other instances of custody moves')
+
+  const apply = async (rows: CustodyRow[]): Promise<void> => {
+    // a parcel registered through another instance is read once from the database, with where it rides
+    const unknown = rows.filter((row) => row.item.startsWith('parcel:')).map((row) => idOf(row.item))
+      .filter((id) => engine.store.parcels.get(id) === undefined)
+    for (const id of new Set(unknown)) await app.findParcel(id)
+    engine.custodyCommittedElsewhere(rows)
+    told.inc({ outcome: 'in' }, rows.length)
+  }
+
+  const unsubscribe = app.events.on('custodyCommitted', (rows) => {
+    publisher.publish(CHANNEL, `${self} ${JSON.stringify(rows)}`).then(() => {
+      told.inc({ outcome: 'out' }, rows.length)
+      problem.succeeded()
+    }, (error: unknown) => {
+      told.inc({ outcome: 'lost_out' }, rows.length)
+      problem.failed(error)
+    })
+  })
+  // one at a time, in the order told: each may wait for a parcel read from the database
+  let applying = Promise.resolve()
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== CHANNEL) return
+    const split = message.indexOf(' ')
+    if (message.slice(0, split) === self) return
+    applying = applying.then(async () => { await apply(JSON.parse(message.slice(split + 1)) as CustodyRow[]) }).catch((error: unknown) => {
+      told.inc({ outcome: 'lost_in' })
+      app.log.warn({ reason: (error as Error).message }, 'could not apply custody moves another instance made')
+    })
+  })
+  app.addHook('onReady', async () => {
+    subscriber.subscribe(CHANNEL).catch((error: unknown) => { problem.failed(error) })
+  })
+  app.addHook('preClose', async () => {
+    unsubscribe()
+    await applying
+  })
+}, { name: 'trackstream-state-sync', dependencies: ['trackstream-engine', 'trackstream-pipeline', 'trackstream-redis', 'trackstream-metrics'] })
