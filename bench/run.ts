@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
+import { cluster } from './scenarios/cluster.js'
 import { connections } from './scenarios/connections.js'
 import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
@@ -45,6 +46,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
                 --ingest also runs the durable ingest with the engine loaded on the parcels, against it on an
                 empty database (--devices --hz --fixes --fences as engine; --ingest-seconds 60)
                 → bench/results/parcels-<parcels>.json (1,000,000: about 10 min; 10,000,000: 25 GB of disk)
+  cluster       external broker mode: one fix per message, QoS 1, into Mosquitto alone, then with
+                trackstream processors storing each before acknowledging it (not in all)
+                --devices 5000 --hz 5 --seconds 30 --processors 2
   summary       rewrite bench/results/SUMMARY.md from the JSON results there
 
 Results: bench/results/<name>.json; SUMMARY.md quotes them. BENCH_DATABASE_URL picks the PostgreSQL
@@ -79,7 +83,8 @@ const { values, positionals } = parseArgs({
     'ready-timeout': { type: 'string' },
     ingest: { type: 'boolean' },
     'ingest-seconds': { type: 'string' },
-    'search-connections': { type: 'string' }
+    'search-connections': { type: 'string' },
+    processors: { type: 'string' }
   }
 })
 const log = (line: string): void => { console.log(`[bench] ${line}`) }
@@ -175,6 +180,10 @@ const scenarios: Record<string, () => Promise<void>> = {
         : null
     }
     await save(`parcels-${count}`, { options, ...await parcels(options, log) })
+  },
+  cluster: async () => {
+    const options = { devices: num(values.devices, 5000), hz: num(values.hz, 5), durationS: num(values.seconds, 30), processors: num(values.processors, 2) }
+    await save('cluster', { options, ...await cluster(options, log) })
   },
   summary: async () => { log(`wrote ${await writeSummary()}`) },
   all: async () => {

@@ -133,11 +133,14 @@ export class UpstreamSubscriber {
   }
 
   private receive (socket: net.Socket, packet: Packet): void {
+    // any packet shows the broker is there: under a backlog the PINGRESP waits behind thousands of
+    // PUBLISHes, and a broker busy sending them must not be taken for a dead one (each drop makes
+    // it send the whole window again)
+    this.lastPingAnswered = true
     switch (packet.cmd) {
       case 'connack': this.connacked(socket, packet); break
       case 'suback': this.subacked(socket, packet); break
       case 'publish': this.published(socket, packet); break
-      case 'pingresp': this.lastPingAnswered = true; break
       case 'disconnect': this.drop(socket, `the broker disconnected (reason ${packet.reasonCode ?? 0})`); break
       default: break
     }

@@ -189,13 +189,13 @@ export async function startAedesAlone (): Promise<Target> {
 }
 
 /** Mosquitto, when installed: the C broker as a reference for what MQTT alone costs here. */
-export async function startMosquitto (): Promise<Target | null> {
+export async function startMosquitto (extraConfig = ''): Promise<Target | null> {
   const binary = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((candidate) => existsSync(candidate))
   if (binary === undefined) return null
   const port = await freePort()
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-mosquitto-'))
   const config = path.join(dir, 'mosquitto.conf')
-  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nlog_dest none\n`)
+  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nlog_dest none\n${extraConfig}`)
   const child = spawn(binary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] })
   await waitForPort(port)
   return { name: 'mosquitto', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort: port, httpPort: 0, stop: async () => { await stopChild(child, 'SIGTERM') } }

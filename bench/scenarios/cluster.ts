@@ -1,0 +1,150 @@
+import { Fleet } from '../lib/fleet.js'
+import type { RunPlan } from '../lib/fleet-protocol.js'
+import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
+import { benchDatabase, countRows, DEVICE_SECRET, seedTrackers, startMosquitto, startTrackstream, type BenchDatabase, type Target } from '../lib/stage.js'
+import { median } from './ingest.js'
+
+export interface ClusterOptions {
+  devices: number
+  hz: number
+  durationS: number
+  /** trackstream processors behind the one Mosquitto, each in the same shared group */
+  processors: number
+}
+
+export interface ClusterRun {
+  target: string
+  offeredPerS: number
+  /** messages Mosquitto acknowledged to the generator per second over the steady window */
+  brokerAckedPerS: number
+  /** rows stored per second over the same window (external mode only) */
+  storedPerS: number | null
+  /** messages Mosquitto acknowledged and never stored, once the processors had drained: must be 0 */
+  lost: number | null
+  /** how long the processors took after the generator stopped to store the backlog */
+  drainS: number | null
+  ackLatencyMs: { p50: number | null, p99: number | null }
+  usage: Record<string, ProcessUsage>
+  /** each processor's own count of what it took from the broker, by outcome, and what it refused, by reason */
+  processors: Array<{ outcomes: Record<string, number>, rejects: Record<string, number> }>
+}
+
+export interface ClusterResult {
+  database: string
+  runs: ClusterRun[]
+  /** storedPerS of the processors against Mosquitto alone's acknowledged rate, same generator, same run */
+  ratioToMosquitto: number | null
+}
+
+const WARMUP_S = 5
+/** Sessions that keep what they owe the processors, as the README asks of a deployment. */
+const BROKER_CONFIG = 'max_queued_messages 1000000\nmax_inflight_messages 0\n'
+
+/**
+ * External broker mode: one fix per message at QoS 1 into Mosquitto, first alone (what the broker
+ * takes on this machine), then with trackstream processors subscribed in one shared group, storing
+ * each message before acknowledging it to Mosquitto. The generator, Mosquitto, the processors and
+ * PostgreSQL share the machine's cores.
+ */
+export async function cluster (options: ClusterOptions, log: (line: string) => void): Promise<ClusterResult> {
+  const db = await benchDatabase('trackstream_bench_cluster')
+  try {
+    const ids = await seedTrackers(db, options.devices)
+    const plan: RunPlan = { durationMs: options.durationS * 1000, hz: options.hz, qos: 1, fixesPerMessage: 1, format: 'json', window: 8, drainMs: 15_000 }
+    const offeredPerS = options.devices * options.hz
+    const runs: ClusterRun[] = []
+
+    const alone = await startMosquitto(BROKER_CONFIG)
+    if (alone === null) throw new Error('the cluster bench needs Mosquitto (apt-get install -y mosquitto)')
+    runs.push(await runOnce('mosquitto alone', alone, [], db, ids, plan, offeredPerS, log))
+    await alone.stop()
+
+    const broker = await startMosquitto(BROKER_CONFIG)
+    if (broker === null) throw new Error('Mosquitto went away')
+    const processors: Target[] = []
+    for (let i = 1; i <= options.processors; i++) {
+      processors.push(await startTrackstream(db.url, {
+        MQTT_URL: `mqtt://127.0.0.1:${broker.mqttPort}`,
+        MQTT_CLIENT_ID: `bench-processor-${i}`,
+        MQTT_SHARE_GROUP: 'bench'
+      }))
+    }
+    for (const processor of processors) await ready(processor)
+    runs.push(await runOnce(`${options.processors} processors behind mosquitto`, broker, processors, db, ids, plan, offeredPerS, log))
+    for (const processor of processors) await processor.stop()
+    await broker.stop()
+
+    const external = runs[1]
+    const mosquitto = runs[0]
+    const ratio = external?.storedPerS == null || mosquitto === undefined ? null : Math.round(external.storedPerS / mosquitto.brokerAckedPerS * 100) / 100
+    return { database: db.server, runs, ratioToMosquitto: ratio }
+  } finally {
+    await db.drop()
+  }
+}
+
+async function runOnce (name: string, broker: Target, processors: Target[], db: BenchDatabase, ids: string[], plan: RunPlan, offeredPerS: number, log: (line: string) => void): Promise<ClusterRun> {
+  log(`${name}: connecting ${ids.length} devices`)
+  const fleet = await Fleet.connect(broker.host, broker.mqttPort, ids, DEVICE_SECRET)
+  const groups = [
+    { name: 'mosquitto', pids: () => [broker.pid] },
+    { name: 'load generator', pids: () => fleet.pids },
+    ...processors.map((processor, i) => ({ name: `processor ${i + 1}`, pids: () => [processor.pid] })),
+    ...(processors.length > 0 ? [{ name: 'postgres', pids: () => pidsOf('postgres') }] : [])
+  ]
+  const before = await countRows(db, 'positions')
+  // stored rows, once a second, for the rate over the same steady window as the acknowledgements
+  const stored: number[] = []
+  const counter = processors.length === 0 ? undefined : setInterval(() => { void countRows(db, 'positions').then((n) => { stored.push(n) }) }, 1000)
+  const sampler = new Sampler(groups)
+  sampler.start()
+  log(`${name}: ${plan.durationMs / 1000} s at ${plan.hz} Hz × ${ids.length} devices, one fix per message, QoS 1`)
+  const result = await fleet.run(plan)
+  const usage = sampler.stop()
+  clearInterval(counter)
+  fleet.close()
+  const steady = result.ackedPerSecond.slice(WARMUP_S, plan.durationMs / 1000)
+  const brokerAckedPerS = Math.round(steady.reduce((sum, n) => sum + n, 0) / Math.max(1, steady.length))
+  let storedPerS: number | null = null
+  let lost: number | null = null
+  let drainS: number | null = null
+  if (processors.length > 0) {
+    const window = stored.slice(WARMUP_S, plan.durationMs / 1000)
+    storedPerS = window.length < 2 ? null : Math.round(((window.at(-1) ?? 0) - (window[0] ?? 0)) / (window.length - 1))
+    // the backlog Mosquitto holds for the processors, stored after the generator stopped
+    const stoppedAt = Date.now()
+    // done when the count has not moved for 15 s (a processor may pause, reconnecting), or after 3 min
+    let last = await countRows(db, 'positions')
+    let lastMovedAt = Date.now()
+    while (Date.now() - lastMovedAt < 15_000 && Date.now() - stoppedAt < 180_000) {
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const count = await countRows(db, 'positions')
+      if (count !== last) lastMovedAt = Date.now()
+      last = count
+    }
+    drainS = Math.round((lastMovedAt - stoppedAt) / 100) / 10
+    lost = Math.max(0, result.ackedFixes - (last - before))
+  }
+  const counts = await Promise.all(processors.map(async (processor) => await processorCounts(processor.httpPort)))
+  log(`${name}: generator acknowledged ${result.ackedFixes} in all, ${processors.length > 0 ? `${(await countRows(db, 'positions')) - before} rows stored` : ''}`)
+  log(`${name}: Mosquitto acknowledged ${brokerAckedPerS}/s (median second ${median(steady)})${storedPerS === null ? '' : `, stored ${storedPerS}/s, lost ${lost}, backlog drained in ${drainS} s`}`)
+  if (counts.length > 0) log(`${name}: processors counted ${JSON.stringify(counts)}`)
+  return { target: name, offeredPerS, brokerAckedPerS, storedPerS, lost, drainS, ackLatencyMs: { p50: result.ackLatencyMs.p50, p99: result.ackLatencyMs.p99 }, usage, processors: counts }
+}
+
+async function ready (processor: Target): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const status = await fetch(`http://127.0.0.1:${processor.httpPort}/readyz`).then((response) => response.status, () => 0)
+    if (status === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new Error('a processor did not subscribe within a minute')
+}
+
+async function processorCounts (httpPort: number): Promise<{ outcomes: Record<string, number>, rejects: Record<string, number> }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()
+  const labelled = (name: string, label: string): Record<string, number> => Object.fromEntries(
+    [...text.matchAll(new RegExp(`^${name}\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1] as string, Number(m[2])]))
+  return { outcomes: labelled('trackstream_upstream_messages_total', 'outcome'), rejects: labelled('trackstream_rejects_total', 'reason') }
+}
