@@ -30,6 +30,15 @@ async function lease (instance: Instance): Promise<{ held: boolean, sweeps: numb
   }
 }
 
+/** The two instances, the one holding the lease first, once exactly one does. */
+async function holderFirst (first: Instance, second: Instance): Promise<[Instance, Instance]> {
+  return await eventually(async () => {
+    const states = [await lease(first), await lease(second)]
+    expect(states.filter((state) => state.held)).toHaveLength(1)
+    return states[0]?.held === true ? [first, second] : [second, first]
+  })
+}
+
 describe('work that runs once across instances', () => {
   let processes: Subprocess[] = []
   let db: TestDatabase | undefined
@@ -45,11 +54,7 @@ describe('work that runs once across instances', () => {
     db = await createTestDatabase()
     const first = await startInstance(db, processes)
     const second = await startInstance(db, processes)
-    const [holder, other] = await eventually(async () => {
-      const states = [await lease(first), await lease(second)]
-      expect(states.filter((state) => state.held)).toHaveLength(1)
-      return states[0]?.held === true ? [first, second] : [second, first]
-    })
+    const [holder, other] = await holderFirst(first, second)
     // the holder sweeps; the other, which has never held the lease, never does
     await eventually(async () => { expect((await lease(holder)).sweeps).toBeGreaterThan(3) })
     expect(await lease(other)).toEqual({ held: false, sweeps: 0 })
@@ -69,11 +74,7 @@ describe('work that runs once across instances', () => {
     db = await createTestDatabase()
     const first = await startInstance(db, processes)
     const second = await startInstance(db, processes)
-    const [holder, other] = await eventually(async () => {
-      const states = [await lease(first), await lease(second)]
-      expect(states.filter((state) => state.held)).toHaveLength(1)
-      return states[0]?.held === true ? [first, second] : [second, first]
-    })
+    const [holder, other] = await holderFirst(first, second)
     holder.process.signal('SIGTERM')
     expect((await holder.process.exited).code).toBe(0)
     await eventually(async () => { expect((await lease(other)).held).toBe(true) }, 5000)
