@@ -8,7 +8,7 @@ import { ActiveParcels } from './parcels.js'
 import { TagVisits } from './tag-visits.js'
 
 /** What rides in what, for reading: the engine alone moves things. */
-export type CustodyView = Pick<Custody, 'entryOf' | 'carriersOf' | 'containersOf' | 'vehicleOf' | 'parcelsIn' | 'carries' | 'itemsIn'>
+export type CustodyView = Pick<Custody, 'entryOf' | 'carriersOf' | 'containersOf' | 'vehicleOf' | 'parcelsIn' | 'carries' | 'itemsIn' | 'itemsAboard'>
 
 /**
  * Everything the tracking engine knows and the hot path reads synchronously: the configuration,

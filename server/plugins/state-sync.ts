@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
+import { selectCustodyAboard, selectCustodyOf } from '../db/queries/custody.js'
 import type { CustodyRow } from '../model.js'
 import { idOf } from '../tracking/custody.js'
 import { RecurringProblem } from '../util/recurring-problem.js'
@@ -13,7 +14,8 @@ const CHANNEL = 'trackstream:custody'
  * milestone), so a move one instance commits (its dock reader loaded a van) is told to the others
  * on a Redis channel, and each applies it where it is newer than what it knows, reading from the
  * database a parcel it has not met yet. The database stays the truth: this only keeps the others'
- * working copies current. Moves told while Redis is away are not heard again (see the README).
+ * working copies current. Moves told while Redis was away are read back from the database when
+ * it returns.
  */
 export default fp(async (app) => {
   const { redis, engine } = app
@@ -56,6 +58,25 @@ export default fp(async (app) => {
     applying = applying.then(async () => { await apply(JSON.parse(message.slice(split + 1)) as CustodyRow[]) }).catch((error: unknown) => {
       told.inc({ outcome: 'lost_in' })
       app.log.warn({ reason: (error as Error).message }, 'could not apply custody moves another instance made')
+    })
+  })
+  // what was told while this instance could not hear: after a reconnect, its copy is checked
+  // against the database, for everything aboard there and everything aboard here
+  const reconcile = async (): Promise<void> => {
+    const aboard = await selectCustodyAboard(app.db.sql)
+    const listed = new Set(aboard.map((row) => row.item))
+    const rest = await selectCustodyOf(app.db.sql, engine.store.custody.itemsAboard().filter((item) => !listed.has(item)))
+    await apply([...aboard, ...rest])
+    app.log.info({ items: aboard.length + rest.length }, 'custody checked against the database after Redis came back')
+  }
+  let heard = false
+  subscriber.on('ready', () => {
+    if (!heard) {
+      heard = true
+      return
+    }
+    applying = applying.then(reconcile).catch((error: unknown) => {
+      app.log.warn({ reason: (error as Error).message }, 'could not check custody against the database after Redis came back')
     })
   })
   app.addHook('onReady', async () => {

@@ -82,6 +82,11 @@ export class Custody {
     return found
   }
 
+  /** Every item riding in something: for checking this copy against the database's. */
+  itemsAboard (): ItemRef[] {
+    return [...this.contents.values()].flatMap((items) => [...items])
+  }
+
   /** Whether anything rides in a carrier: cheap enough for every fix. */
   carries (carrier: CarrierRef): boolean {
     return this.contents.has(carrier)

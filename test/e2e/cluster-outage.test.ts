@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
 import { connectDevice, eventually, publish } from '../support/clients.js'
+import { createTestDatabase } from '../support/database.js'
 import { redisMissing, startRedis } from '../support/redis.js'
 import { startTestServer } from '../support/server.js'
 
@@ -33,6 +34,31 @@ describe.skipIf(redisMissing !== undefined)('cluster mode when Redis goes away',
       await eventually(async () => { await (await connectDevice(server.mqttUrl, 'van-out', secret, { connectTimeout: 2000 })).endAsync() }, 15_000)
     } finally {
       await server.close()
+      await back?.stop()
+    }
+  }, 60_000)
+
+  it('a custody move made while Redis was away reaches the other instance once it is back', async () => {
+    const redis = await startRedis()
+    const db = await createTestDatabase()
+    const a = await startTestServer({ db, env: { REDIS_URL: redis.url } })
+    const b = await startTestServer({ db, env: { REDIS_URL: redis.url } })
+    let back: Awaited<ReturnType<typeof startRedis>> | undefined
+    try {
+      expect((await a.api('POST', '/api/vehicles', { id: 'VO', name: 'Van O' })).status).toBe(201)
+      expect((await a.api('POST', '/api/parcels', { trackingNumber: 'OUT-1', destination: { city: 'Bangkok', country: 'TH' } })).status).toBe(201)
+      await redis.stop()
+      const moved = await a.api<{ loaded: number }>('POST', '/api/custody', { items: [{ parcel: 'OUT-1' }], into: { vehicle: 'VO' }, time: new Date().toISOString() })
+      expect(moved.body.loaded).toBe(1)
+      const aboard = async (): Promise<string[]> => (await b.api<{ parcels: Array<{ trackingNumber: string }> }>('GET', '/api/vehicles/VO/aboard')).body.parcels.map((p) => p.trackingNumber)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await aboard()).toEqual([])
+      back = await startRedis(redis.port)
+      await eventually(async () => { expect(await aboard()).toEqual(['OUT-1']) }, 15_000)
+    } finally {
+      await a.close()
+      await b.close()
+      await db.drop()
       await back?.stop()
     }
   }, 60_000)
