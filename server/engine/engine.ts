@@ -14,7 +14,7 @@ import { driverEffects, seenDriverEvent } from './drivers.js'
 import { EtaTracker, type EtaOptions } from './etas.js'
 import { ExceptionTracker, type ExceptionOptions, type ExceptionPlan } from './exceptions.js'
 import { crossFences, isLate, seenFix, type FixEffects } from './fixes.js'
-import { moveItem, recordMilestone, type Effects, type MoveContext, type MoveResult, type TrackObserver } from './milestones.js'
+import { acceptRecorded, moveItem, recordMilestone, type Effects, type MoveContext, type MoveResult, type TrackObserver } from './milestones.js'
 import { identify, scanEffects, smooth, type ScanIdentity } from './scans.js'
 import type { Store } from './store.js'
 
@@ -74,6 +74,15 @@ export class Engine {
       if (known !== undefined && known.since > since) continue
       this.store.restoreCustody(item, { carrier, since })
     }
+  }
+
+  /** Milestones another instance committed: onto the tracks of the parcels this one holds, and into what the lanes learn. */
+  milestonesCommittedElsewhere (rows: readonly MilestoneRow[]): void {
+    for (const row of rows) {
+      const parcel = this.store.parcels.get(row.parcelId)
+      if (parcel !== undefined) acceptRecorded(this.store, this.observer, parcel, row)
+    }
+    this.learn(rows)
   }
 
   restoreCrossings (rows: readonly FenceCrossing[]): void {

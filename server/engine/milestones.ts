@@ -100,6 +100,15 @@ export function placeMilestone (
   }))
 }
 
+/**
+ * A milestone another instance recorded and committed, put on the parcel's track here so its
+ * status and the exception rules see it too; once, as the database keeps one per parcel, code and time.
+ */
+export function acceptRecorded (store: Store, observer: TrackObserver, parcel: ActiveParcel, row: Pick<MilestoneRow, 'code' | 'time' | 'stationId'>): void {
+  if (parcel.track.recent.some((m) => m.code === row.code && m.time === row.time)) return
+  changeTrack(store, observer, parcel, nextOnRecorded(parcel.track, { code: row.code, time: row.time, stationId: row.stationId }).track)
+}
+
 /** Every change of a parcel's track goes through here, so the working set and the due index follow it. */
 export function changeTrack (store: Store, observer: TrackObserver, parcel: ActiveParcel, track: ParcelTrack): void {
   if (track === parcel.track) return

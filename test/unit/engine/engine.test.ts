@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compact } from '../../../server/engine/engine.js'
+import type { MilestoneRow } from '../../../server/model.js'
 import { newParcel, testEngine } from '../../support/engine.js'
 
 const HOUR = 3_600_000
@@ -56,5 +57,22 @@ describe('engine: custody another instance committed', () => {
     // taken off everything, later
     engine.custodyCommittedElsewhere([{ item: 'parcel:p2', carrier: null, since: 4000 }])
     expect(engine.store.custody.parcelsIn('vehicle:V2')).toEqual(['p1'])
+  })
+})
+
+describe('engine: milestones another instance committed', () => {
+  it('puts each on the parcel\'s track once, in time order, and its status follows', () => {
+    const engine = testEngine()
+    const parcel = engine.admit(newParcel('p1', T0))
+    const row = (code: 'arrived_at_facility' | 'departed_facility', at: number): MilestoneRow => ({
+      parcelId: 'p1', code, time: at, stationId: 'HUB', lat: null, lon: null, source: 'rfid', deviceId: null, vehicleId: null, detail: null, note: null
+    })
+    engine.milestonesCommittedElsewhere([row('departed_facility', T0 + 2 * HOUR)])
+    engine.milestonesCommittedElsewhere([row('arrived_at_facility', T0 + HOUR), row('departed_facility', T0 + 2 * HOUR)])
+    expect(parcel.track.recent.map((m) => m.code)).toEqual(['info_received', 'arrived_at_facility', 'departed_facility'])
+    expect([parcel.status, parcel.statusAt]).toEqual(['departed_facility', T0 + 2 * HOUR])
+    // a parcel this instance does not hold is left to be read from the database when it is asked for
+    engine.milestonesCommittedElsewhere([{ ...row('arrived_at_facility', T0), parcelId: 'p2' }])
+    expect(engine.find('p2')).toBeUndefined()
   })
 })
