@@ -48,7 +48,7 @@ export default fp<ConfigSyncOptions>(async (app, { disconnect }) => {
     registers: [app.metrics]
   })
   let closing = false
-  let listener: pg.PoolClient | undefined
+  let listener: { client: pg.PoolClient, release: (broken: boolean) => void } | undefined
   const due = new Set<ConfigKind>()
   let timer: NodeJS.Timeout | undefined
   let next: Promise<void> | undefined
@@ -84,17 +84,31 @@ export default fp<ConfigSyncOptions>(async (app, { disconnect }) => {
     if (closing) return
     try {
       const client = await app.db.pool.connect()
+      // released once, whichever comes first: its error, a failed LISTEN, or closing (a second
+      // release throws, and from an 'error' event that would end the process)
+      let released = false
+      const release = (broken: boolean): void => {
+        if (released) return
+        released = true
+        if (listener?.client === client) listener = undefined
+        client.release(broken)
+      }
       client.on('notification', (message) => {
         const [from, kind] = (message.payload ?? '').split(' ')
         if (from !== self && KINDS.includes(kind as ConfigKind)) void schedule([kind as ConfigKind])
       })
       client.on('error', () => {
-        if (listener === client) listener = undefined
-        client.release(true)
+        if (released) return
+        release(true)
         setTimeout(() => { void listen() }, RELISTEN_MS).unref()
       })
-      await client.query(`LISTEN ${CHANNEL}`)
-      listener = client
+      try {
+        await client.query(`LISTEN ${CHANNEL}`)
+      } catch (error) {
+        release(true)
+        throw error
+      }
+      listener = { client, release }
       // whatever changed while nobody listened (at start, or while the connection was down)
       void schedule(KINDS)
     } catch (error) {
@@ -115,8 +129,8 @@ export default fp<ConfigSyncOptions>(async (app, { disconnect }) => {
     clearTimeout(timer)
     wake()
     engine.onConfigured = () => {}
-    listener?.release()
-    listener = undefined
+    // destroyed, not pooled: it still LISTENs, and its listeners are ours
+    listener?.release(true)
   })
 }, { name: 'trackstream-config-sync', dependencies: ['trackstream-engine', 'trackstream-db', 'trackstream-metrics'] })
 

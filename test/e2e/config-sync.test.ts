@@ -44,6 +44,18 @@ describe('two instances on one database keep one configuration', () => {
     clients.push(await connectDevice(b.mqttUrl, 'van-rekey', body.secret))
   })
 
+  it('listens again after its listening connection is cut, and hears what changed meanwhile', async () => {
+    // every instance's LISTEN connection, as an outage or a failover would cut them
+    const cut = async (): Promise<number> => (await db.pool.query<{ n: number }>(
+      "SELECT count(pg_terminate_backend(pid, 5000))::int AS n FROM pg_stat_activity WHERE query = 'LISTEN trackstream_config' AND datname = current_database()")).rows[0]?.n ?? 0
+    expect(await cut()).toBe(2)
+    expect(await cut()).toBe(0)
+    const { secret } = await a.registerDevice('van-relisten')
+    clients.push(await eventually(async () => await connectDevice(b.mqttUrl, 'van-relisten', secret), 10_000))
+    // both listen again
+    await eventually(async () => { expect(await cut()).toBe(2) }, 10_000)
+  })
+
   it('a geofence drawn on A and removed on B is gone from both', async () => {
     const fence = { id: 'hub-sync', name: 'Hub', kind: 'delivery_area', shape: { type: 'circle', lat: 13.7, lon: 100.5, radiusM: 300 } }
     expect((await a.api('POST', '/api/geofences', fence)).status).toBe(201)
