@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
-import { cluster } from './scenarios/cluster.js'
+import { cluster, clusterLatency } from './scenarios/cluster.js'
 import { connections } from './scenarios/connections.js'
 import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
@@ -47,8 +47,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
                 empty database (--devices --hz --fixes --fences as engine; --ingest-seconds 60)
                 → bench/results/parcels-<parcels>.json (1,000,000: about 10 min; 10,000,000: 25 GB of disk)
   cluster       external broker mode: one fix per message, QoS 1, into Mosquitto alone, then with
-                trackstream processors storing each before acknowledging it (not in all)
-                --devices 5000 --hz 5 --seconds 30 --processors 2
+                trackstream processors storing each before acknowledging it; then cluster mode:
+                publish → ops frame with the viewers spread over two instances (10,000 fixes/s),
+                against one instance (not in all)   --devices 5000 --hz 5 --seconds 30 --processors 2 --viewers 1000
   summary       rewrite bench/results/SUMMARY.md from the JSON results there
 
 Results: bench/results/<name>.json; SUMMARY.md quotes them. BENCH_DATABASE_URL picks the PostgreSQL
@@ -183,7 +184,8 @@ const scenarios: Record<string, () => Promise<void>> = {
   },
   cluster: async () => {
     const options = { devices: num(values.devices, 5000), hz: num(values.hz, 5), durationS: num(values.seconds, 30), processors: num(values.processors, 2) }
-    await save('cluster', { options, ...await cluster(options, log) })
+    const latencyOptions = { devices: 2000, hz: 1, fixesPerMessage: 5, viewers: num(values.viewers, 1000), durationS: num(values.seconds, 30) }
+    await save('cluster', { options, ...await cluster(options, log), latency: { options: latencyOptions, ...await clusterLatency(latencyOptions, log) } })
   },
   summary: async () => { log(`wrote ${await writeSummary()}`) },
   all: async () => {

@@ -201,6 +201,18 @@ export async function startMosquitto (extraConfig = ''): Promise<Target | null> 
   return { name: 'mosquitto', pid: child.pid ?? 0, host: '127.0.0.1', mqttPort: port, httpPort: 0, stop: async () => { await stopChild(child, 'SIGTERM') } }
 }
 
+/** A Redis of the bench's own on a free port, keeping nothing on disk, for cluster mode. */
+export async function startRedis (): Promise<{ url: string, pid: number, stop: () => Promise<void> } | null> {
+  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((candidate) => existsSync(candidate))
+  if (binary === undefined) return null
+  const port = await freePort()
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout?.resume()
+  child.stderr?.resume()
+  await waitForPort(port)
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: async () => { await stopChild(child, 'SIGTERM') } }
+}
+
 async function waitForLine (child: ChildProcess, pattern: RegExp, timeoutMs = 120_000): Promise<void> {
   let output = ''
   await new Promise<void>((resolve, reject) => {

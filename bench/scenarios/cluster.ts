@@ -1,7 +1,9 @@
 import { Fleet } from '../lib/fleet.js'
 import type { RunPlan } from '../lib/fleet-protocol.js'
 import { pidsOf, Sampler, type ProcessUsage } from '../lib/sampler.js'
-import { benchDatabase, countRows, DEVICE_SECRET, seedTrackers, startMosquitto, startTrackstream, type BenchDatabase, type Target } from '../lib/stage.js'
+import { fleetBox, loadRoute, viewport } from '../lib/routes.js'
+import { BENCH_API_KEY, benchDatabase, countRows, DEVICE_SECRET, seedTrackers, startMosquitto, startRedis, startTrackstream, type BenchDatabase, type Target } from '../lib/stage.js'
+import { Viewers, type ViewerResult } from '../lib/viewers.js'
 import { median } from './ingest.js'
 
 export interface ClusterOptions {
@@ -147,4 +149,79 @@ async function processorCounts (httpPort: number): Promise<{ outcomes: Record<st
   const labelled = (name: string, label: string): Record<string, number> => Object.fromEntries(
     [...text.matchAll(new RegExp(`^${name}\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1] as string, Number(m[2])]))
   return { outcomes: labelled('trackstream_upstream_messages_total', 'outcome'), rejects: labelled('trackstream_rejects_total', 'reason') }
+}
+
+export interface ClusterLatencyOptions {
+  devices: number
+  hz: number
+  fixesPerMessage: number
+  viewers: number
+  durationS: number
+}
+
+export interface ClusterLatencyRun {
+  target: string
+  fixesPerS: number
+  /** the viewers on the instance the devices publish to, and on the other one */
+  viewers: { same: ViewerResult, other: ViewerResult | null }
+  usage: Record<string, ProcessUsage>
+}
+
+/**
+ * Cluster mode: publish → ops frame, the devices on instance A and the viewers spread over A and
+ * B (whose frames cross Redis), against one instance with every viewer, same load, same run.
+ */
+export async function clusterLatency (options: ClusterLatencyOptions, log: (line: string) => void): Promise<{ database: string, runs: ClusterLatencyRun[] }> {
+  const redis = await startRedis()
+  if (redis === null) throw new Error('the cluster bench needs redis-server (apt-get install -y redis-server)')
+  const db = await benchDatabase('trackstream_bench_cluster')
+  try {
+    const ids = await seedTrackers(db, options.devices)
+    const box = fleetBox(loadRoute())
+    const runs: ClusterLatencyRun[] = []
+    for (const instances of [1, 2]) {
+      const env = { LIVE_TICK_MS: '20', ...(instances === 2 ? { REDIS_URL: redis.url } : {}) }
+      const targets: Target[] = []
+      for (let i = 0; i < instances; i++) targets.push(await startTrackstream(db.url, env))
+      const [a, b] = targets as [Target, Target | undefined]
+      const fleet = await Fleet.connect(a.host, a.mqttPort, ids, DEVICE_SECRET)
+      const split = b === undefined ? options.viewers : Math.ceil(options.viewers / 2)
+      const open = async (target: Target, count: number, offset: number): Promise<Viewers> => await Viewers.open(
+        Array.from({ length: count }, () => `ws://127.0.0.1:${target.httpPort}/ws/live`),
+        { authorization: `Bearer ${BENCH_API_KEY}` }, Array.from({ length: count }, (_, i) => viewport(box, offset + i)))
+      const same = await open(a, split, 0)
+      const other = b === undefined ? null : await open(b, options.viewers - split, split)
+      const plan = (seconds: number): RunPlan => ({ durationMs: seconds * 1000, hz: options.hz, qos: 1, fixesPerMessage: options.fixesPerMessage, format: 'json', window: 8, drainMs: 5000 })
+      await fleet.run(plan(WARMUP_S))
+      await same.reset()
+      await other?.reset()
+      const sampler = new Sampler([
+        ...targets.map((target, i) => ({ name: `trackstream ${i === 0 ? 'A' : 'B'}`, pids: () => [target.pid] })),
+        { name: 'load generator', pids: () => fleet.pids },
+        { name: 'viewers', pids: () => [...same.pids, ...(other?.pids ?? [])] },
+        { name: 'postgres', pids: () => pidsOf('postgres') },
+        ...(b === undefined ? [] : [{ name: 'redis', pids: () => [redis.pid] }])
+      ])
+      sampler.start()
+      const name = b === undefined ? 'one instance' : 'two instances, frames of A on B through Redis'
+      log(`${name}: ${options.devices * options.hz * options.fixesPerMessage} fixes/s offered to ${options.viewers} ops viewers for ${options.durationS} s`)
+      const result = await fleet.run(plan(options.durationS))
+      const run: ClusterLatencyRun = {
+        target: name,
+        fixesPerS: Math.round(result.ackedFixes / options.durationS),
+        viewers: { same: await same.report(), other: other === null ? null : await other.report() },
+        usage: sampler.stop()
+      }
+      runs.push(run)
+      log(`${name}: viewers on A p99 ${run.viewers.same.latencyMs.p99} ms${run.viewers.other === null ? '' : `, on B p99 ${run.viewers.other.latencyMs.p99} ms`}`)
+      same.close()
+      other?.close()
+      fleet.close()
+      for (const target of targets) await target.stop()
+    }
+    return { database: db.server, runs }
+  } finally {
+    await db.drop()
+    await redis.stop()
+  }
 }
