@@ -1,10 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
-import { cluster, clusterLatency } from './scenarios/cluster.js'
+import { cluster, clusterIngest, clusterLatency } from './scenarios/cluster.js'
 import { connections } from './scenarios/connections.js'
 import { frames } from './scenarios/frames.js'
 import { ingest, type IngestOptions } from './scenarios/ingest.js'
@@ -49,7 +49,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
   cluster       external broker mode: one fix per message, QoS 1, into Mosquitto alone, then with
                 trackstream processors storing each before acknowledging it; then cluster mode:
                 publish → ops frame with the viewers spread over two instances (10,000 fixes/s),
-                against one instance (not in all)   --devices 5000 --hz 5 --seconds 30 --processors 2 --viewers 1000
+                against one instance; then the durable ingest (5 fixes per message) into two instances
+                against one (not in all)   --devices 5000 --hz 5 --seconds 30 --processors 2 --viewers 1000
+                --only external,latency,ingest
   summary       rewrite bench/results/SUMMARY.md from the JSON results there
 
 Results: bench/results/<name>.json; SUMMARY.md quotes them. BENCH_DATABASE_URL picks the PostgreSQL
@@ -185,7 +187,16 @@ const scenarios: Record<string, () => Promise<void>> = {
   cluster: async () => {
     const options = { devices: num(values.devices, 5000), hz: num(values.hz, 5), durationS: num(values.seconds, 30), processors: num(values.processors, 2) }
     const latencyOptions = { devices: 2000, hz: 1, fixesPerMessage: 5, viewers: num(values.viewers, 1000), durationS: num(values.seconds, 30) }
-    await save('cluster', { options, ...await cluster(options, log), latency: { options: latencyOptions, ...await clusterLatency(latencyOptions, log) } })
+    // --only external,latency,ingest runs a part; the others are kept from the last run's file
+    const parts = values.only === undefined ? ['external', 'latency', 'ingest'] : values.only.split(',')
+    const ingestOptions = { devices: 5000, hz: 0.84, fixesPerMessage: 5, durationS: num(values.seconds, 30) }
+    const previous = await readSaved('cluster')
+    await save('cluster', {
+      ...previous,
+      ...(parts.includes('external') ? { options, externalAt: new Date().toISOString(), ...await cluster(options, log) } : {}),
+      ...(parts.includes('latency') ? { latency: { at: new Date().toISOString(), options: latencyOptions, ...await clusterLatency(latencyOptions, log) } } : {}),
+      ...(parts.includes('ingest') ? { ingest: { at: new Date().toISOString(), options: ingestOptions, ...await clusterIngest(ingestOptions, log) } } : {})
+    })
   },
   summary: async () => { log(`wrote ${await writeSummary()}`) },
   all: async () => {
@@ -210,6 +221,17 @@ if (run === undefined) {
   process.exitCode = scenario === undefined ? 0 : 2
 } else {
   await run()
+}
+
+/** A scenario's last saved result, to keep the parts a partial run did not redo. */
+async function readSaved (name: string): Promise<{ database: string } & Record<string, unknown>> {
+  try {
+    const { scenario: _scenario, at: _at, machine: _machine, mosquitto: _mosquitto, ...parts } =
+      JSON.parse(await readFile(path.join(ROOT, 'bench/results', `${name}.json`), 'utf8')) as { database?: string } & Record<string, unknown>
+    return { ...parts, database: parts.database ?? '' }
+  } catch {
+    return { database: '' }
+  }
 }
 
 async function save (name: string, result: { database: string } & Record<string, unknown>): Promise<void> {

@@ -225,3 +225,65 @@ export async function clusterLatency (options: ClusterLatencyOptions, log: (line
     await redis.stop()
   }
 }
+
+export interface ClusterIngestRun {
+  target: string
+  /** acknowledged (so committed) fixes per second over the steady window, all fleets together */
+  fixesPerS: number
+  /** acknowledged fixes missing from the database: must be 0 */
+  lost: number
+  ackLatencyMs: { p50: number | null, p99: number | null }
+  usage: Record<string, ProcessUsage>
+}
+
+/**
+ * Cluster mode's durable ingest: the same fleet (5 fixes per message, QoS 1) into one instance,
+ * then split over two instances on one database and Redis, in the same run.
+ */
+export async function clusterIngest (options: { devices: number, hz: number, fixesPerMessage: number, durationS: number }, log: (line: string) => void): Promise<{ database: string, runs: ClusterIngestRun[] }> {
+  const redis = await startRedis()
+  if (redis === null) throw new Error('the cluster bench needs redis-server (apt-get install -y redis-server)')
+  const db = await benchDatabase('trackstream_bench_cluster')
+  try {
+    const ids = await seedTrackers(db, options.devices)
+    const plan: RunPlan = { durationMs: options.durationS * 1000, hz: options.hz, qos: 1, fixesPerMessage: options.fixesPerMessage, format: 'json', window: 8, drainMs: 15_000 }
+    const runs: ClusterIngestRun[] = []
+    for (const instances of [1, 2]) {
+      const targets: Target[] = []
+      for (let i = 0; i < instances; i++) targets.push(await startTrackstream(db.url, instances === 2 ? { REDIS_URL: redis.url } : {}))
+      const share = Math.ceil(ids.length / instances)
+      const fleets = await Promise.all(targets.map(async (target, i) => await Fleet.connect(target.host, target.mqttPort, ids.slice(i * share, (i + 1) * share), DEVICE_SECRET)))
+      const before = await countRows(db, 'positions')
+      const sampler = new Sampler([
+        ...targets.map((target, i) => ({ name: `trackstream ${i === 0 ? 'A' : 'B'}`, pids: () => [target.pid] })),
+        { name: 'load generator', pids: () => fleets.flatMap((fleet) => fleet.pids) },
+        { name: 'postgres', pids: () => pidsOf('postgres') },
+        ...(instances === 2 ? [{ name: 'redis', pids: () => [redis.pid] }] : [])
+      ])
+      sampler.start()
+      const name = instances === 1 ? 'one instance' : 'two instances on one database and Redis'
+      log(`${name}: ${options.durationS} s at ${options.hz} Hz × ${options.devices} devices, ${options.fixesPerMessage} fixes per message, QoS 1`)
+      const results = await Promise.all(fleets.map(async (fleet) => await fleet.run(plan)))
+      const usage = sampler.stop()
+      for (const fleet of fleets) fleet.close()
+      for (const target of targets) await target.stop()
+      const committed = await countRows(db, 'positions') - before
+      const acked = results.reduce((n, r) => n + r.ackedFixes, 0)
+      const perSecond = Array.from({ length: options.durationS }, (_, s) => results.reduce((n, r) => n + (r.ackedPerSecond[s] ?? 0), 0)).slice(WARMUP_S)
+      const p99s = results.map((r) => r.ackLatencyMs.p99 ?? 0)
+      const run: ClusterIngestRun = {
+        target: name,
+        fixesPerS: Math.round(perSecond.reduce((n, v) => n + v, 0) / Math.max(1, perSecond.length)),
+        lost: Math.max(0, acked - committed),
+        ackLatencyMs: { p50: results[0]?.ackLatencyMs.p50 ?? null, p99: Math.max(...p99s) },
+        usage
+      }
+      runs.push(run)
+      log(`${name}: ${run.fixesPerS} fixes/s acknowledged and committed, lost ${run.lost}, ack p99 ${run.ackLatencyMs.p99} ms`)
+    }
+    return { database: db.server, runs }
+  } finally {
+    await db.drop()
+    await redis.stop()
+  }
+}
