@@ -26,11 +26,18 @@ export interface BrokerCluster {
  */
 export function brokerCluster (redisUrl: string, onError: (error: Error) => void, onUndelivered: (error: Error) => void): BrokerCluster {
   const EmitterRedis = ioredisOf('mqemitter-redis')
-  const mq = mqemitterRedis({
-    subConn: new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-in' }) as never,
-    // fails at once while Redis is away, rather than holding every publish for its retries
-    pubConn: new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-out', enableOfflineQueue: false }) as never
-  })
+  const subConn = new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-in' })
+  // fails at once while Redis is away, rather than holding every publish for its retries
+  const pubConn = new EmitterRedis(redisUrl, { connectionName: 'trackstream-mqtt-out', enableOfflineQueue: false })
+  const mq = mqemitterRedis({ subConn: subConn as never, pubConn: pubConn as never })
+  // its own close() sends QUIT and waits for both connections to end: on one that is not up (Redis
+  // away, or reconnecting) QUIT rejects unheard and 'end' never comes, so aedes, and shutdown, would
+  // wait for ever. At shutdown nothing is left to say to Redis: the connections are dropped.
+  mq.close = (done?: () => void) => {
+    subConn.disconnect()
+    pubConn.disconnect()
+    done?.()
+  }
   // the emitter re-emits connection errors on `state`, and an EventEmitter with no listener throws
   ;(mq as unknown as { state: EventEmitter }).state.on('error', onError)
   // aedes ends the publishing client when the emit fails: a tracker whose fix is already stored

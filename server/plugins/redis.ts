@@ -45,6 +45,11 @@ export default fp<RedisPluginOptions>(async (app, { url }) => {
   })
   app.addHook('onClose', async () => {
     await Promise.all(opened.map(async (connection) => {
+      // QUIT only where it can be sent: on a connection that is down it would wait for Redis
+      if (connection.status !== 'ready') {
+        connection.disconnect()
+        return
+      }
       try {
         await connection.quit()
       } catch {

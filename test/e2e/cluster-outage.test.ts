@@ -38,6 +38,17 @@ describe.skipIf(redisMissing !== undefined)('cluster mode when Redis goes away',
     }
   }, 60_000)
 
+  it('stops cleanly while Redis is away, without waiting for it', async () => {
+    const redis = await startRedis()
+    const server = await startTestServer({ env: { REDIS_URL: redis.url } })
+    await redis.stop()
+    // a moment for the connections to notice and start reconnecting
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const started = Date.now()
+    await server.close()
+    expect(Date.now() - started).toBeLessThan(10_000)
+  }, 30_000)
+
   it('a custody move made while Redis was away reaches the other instance once it is back', async () => {
     const redis = await startRedis()
     const db = await createTestDatabase()
