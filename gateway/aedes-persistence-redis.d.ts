@@ -3,12 +3,9 @@ declare module 'aedes-persistence-redis' {
   interface Options {
     /** An ioredis connection the caller made and will close. */
     conn?: unknown
-    /** Most offline messages delivered on one CONNECT; the rest wait for the next. */
-    maxSessionDelivery?: number
   }
-  interface Persistence {
-    destroy: (cb?: () => void) => void
-  }
+  /** Handed to aedes as it is; trackstream calls nothing on it. */
+  interface Persistence { readonly __brand?: 'aedes-persistence-redis' }
   function aedesPersistenceRedis (options?: Options): Persistence
   export default aedesPersistenceRedis
 }

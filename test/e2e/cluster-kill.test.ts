@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
 import { eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { freePort, killAll, startServerProcess, type Subprocess } from '../support/processes.js'
 import { redisMissing, startRedis, type TestRedis } from '../support/redis.js'
 import { registerTracker } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
@@ -34,8 +34,7 @@ describe.skipIf(redisMissing !== undefined)('cluster mode: one instance killed u
   let redis: TestRedis | undefined
 
   afterEach(async () => {
-    for (const p of processes) p.signal('SIGKILL')
-    await Promise.all(processes.map(async (p) => await p.exited))
+    await killAll(processes)
     processes = []
     await db?.drop()
     await redis?.stop()

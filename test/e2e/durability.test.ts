@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
 import { connectDevice, eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { freePort, killAll, startServerProcess, type Subprocess } from '../support/processes.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 import { messagesSeen, registerTracker } from '../support/remote.js'
 import { relayDatabase } from '../support/tcp-proxy.js'
@@ -129,8 +129,7 @@ describe('killing the server between receipt and commit loses nothing acknowledg
 
   afterEach(async () => {
     await device?.endAsync(true)
-    for (const p of processes) p.signal('SIGKILL')
-    await Promise.all(processes.map(async (p) => await p.exited))
+    await killAll(processes)
     processes = []
     await db?.drop()
   })

@@ -9,7 +9,7 @@ import { deviceTopic } from '../../proto/topics.js'
 import { eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { mosquittoMissing, startMosquitto, type TestMosquitto } from '../support/mosquitto.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { freePort, killAll, startServerProcess, type Subprocess } from '../support/processes.js'
 import { registerTracker, remoteApi } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
 
@@ -55,8 +55,7 @@ describe.skipIf(mosquittoMissing !== undefined)('external broker mode: trackstre
 
   afterEach(async () => {
     await device?.endAsync(true)
-    for (const p of processes) p.signal('SIGKILL')
-    await Promise.all(processes.map(async (p) => await p.exited))
+    await killAll(processes)
     processes = []
     await broker?.stop()
     await db?.drop()

@@ -4,7 +4,7 @@ import { deviceTopic } from '../../proto/topics.js'
 import { eventually, FrameCollector } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
 import { haproxyMissing, startHaproxy } from '../support/haproxy.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { freePort, killAll, startServerProcess, type Subprocess } from '../support/processes.js'
 import { redisMissing, startRedis, type TestRedis } from '../support/redis.js'
 import { registerTracker } from '../support/remote.js'
 import { TEST_API_KEY } from '../support/server.js'
@@ -22,8 +22,7 @@ describe.skipIf(missing !== undefined)('docker-compose.cluster.yml\'s topology a
 
   afterEach(async () => {
     await proxy?.stop()
-    for (const p of processes) p.signal('SIGKILL')
-    await Promise.all(processes.map(async (p) => await p.exited))
+    await killAll(processes)
     processes = []
     await db?.drop()
     await redis?.stop()

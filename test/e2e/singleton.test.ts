@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventually } from '../support/clients.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { freePort, startServerProcess, type Subprocess } from '../support/processes.js'
+import { freePort, killAll, startServerProcess, type Subprocess } from '../support/processes.js'
 import { TEST_API_KEY } from '../support/server.js'
 
 interface Instance { process: Subprocess, httpUrl: string }
@@ -44,8 +44,7 @@ describe('work that runs once across instances', () => {
   let db: TestDatabase | undefined
 
   afterEach(async () => {
-    for (const p of processes) p.signal('SIGKILL')
-    await Promise.all(processes.map(async (p) => await p.exited))
+    await killAll(processes)
     processes = []
     await db?.drop()
   })

@@ -44,6 +44,12 @@ export class Subprocess {
   }
 }
 
+/** SIGKILLs each and waits for all to exit: a test's afterEach, whatever state it left them in. */
+export async function killAll (processes: readonly Subprocess[]): Promise<void> {
+  for (const p of processes) p.signal('SIGKILL')
+  await Promise.all(processes.map(async (p) => await p.exited))
+}
+
 /** trackstream itself, as `npm start` runs it but without the dashboard build step. */
 export function startServerProcess (env: Record<string, string>): Subprocess {
   return Subprocess.start(process.execPath, ['--import', 'tsx', 'server/main.ts'], { LOG_FORMAT: 'json', ...env })
