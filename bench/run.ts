@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
+import { access } from './scenarios/access.js'
 import { cluster, clusterIngest, clusterLatency } from './scenarios/cluster.js'
 import { connections } from './scenarios/connections.js'
 import { frames } from './scenarios/frames.js'
@@ -34,6 +35,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
                 --devices 15000 --every 5 --seconds 60
   rest          the buyer's tracking endpoint and the ops timeline (autocannon), against Fastify hello world
                 --parcels 10000 --connections 50 --seconds 20
+  access        what the doors cost: the buyer's tracking endpoint and an ops read with the rate limiters off,
+                then on (counting, never refusing), and the ops read with an API key (looked up in PostgreSQL
+                every request) against the installation key, one run (not in all)   --parcels 10000 --connections 50 --seconds 20
   rfid          sort-station readers with duplicate reads → milestones → buyers' pages
                 --readers 100 --hz 2 --reads 5 --buyers 1000 --seconds 60
   poison        healthy trackers alone, then beside one device sending rows the database would
@@ -153,6 +157,10 @@ const scenarios: Record<string, () => Promise<void>> = {
   rest: async () => {
     const options = { parcels: num(values.parcels, 10000), connections: num(values.connections, 50), durationS: num(values.seconds, 20) }
     await save('rest', { options, ...await rest(options, log) })
+  },
+  access: async () => {
+    const options = { parcels: num(values.parcels, 10000), connections: num(values.connections, 50), durationS: num(values.seconds, 20) }
+    await save('access', { options, ...await access(options, log) })
   },
   rfid: async () => {
     const options = {

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import websocket from '@fastify/websocket'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import auditPlugin from './plugins/audit.js'
 import authPlugin from './plugins/auth.js'
 import brokerPlugin from './plugins/broker.js'
 import configSyncPlugin from './plugins/config-sync.js'
@@ -17,15 +19,20 @@ import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import redisPlugin from './plugins/redis.js'
+import routeAccessPlugin from './plugins/route-access.js'
 import retentionPlugin from './plugins/retention.js'
 import singletonPlugin from './plugins/singleton.js'
 import stateSyncPlugin from './plugins/state-sync.js'
 import requestGuardPlugin from './plugins/request-guard.js'
 import rfidVisitsPlugin from './plugins/rfid-visits.js'
+import securityHeadersPlugin, { DOCS_CSP } from './plugins/security-headers.js'
 import upstreamPlugin from './plugins/upstream.js'
 import webhooksPlugin from './plugins/webhooks.js'
+import wsOriginPlugin from './plugins/ws-origin.js'
+import accessRoutes from './routes/access.js'
 import custodyRoutes from './routes/custody.js'
-import dashboardRoutes from './routes/dashboard.js'
+import dashboardRoutes, { DASHBOARD_DIST } from './routes/dashboard.js'
+import financeRoutes from './routes/finance.js'
 import geofenceRoutes from './routes/geofences.js'
 import kpiRoutes from './routes/kpis.js'
 import deviceRoutes from './routes/devices.js'
@@ -37,8 +44,10 @@ import liveRoutes from './routes/live.js'
 import parcelRoutes from './routes/parcels.js'
 import readerRoutes from './routes/readers.js'
 import searchRoutes from './routes/search.js'
+import sessionRoutes from './routes/sessions.js'
 import stationRoutes from './routes/stations.js'
 import trackRoutes from './routes/track.js'
+import trackingLinkRoutes from './routes/tracking-links.js'
 import vehicleRoutes from './routes/vehicles.js'
 import webhookRoutes from './routes/webhooks.js'
 
@@ -63,7 +72,13 @@ declare module 'fastify' {
  * app.listen() for HTTP and app.gateway.listen() for MQTT over TCP.
  */
 export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = Date.now }: AppOptions): Promise<FastifyInstance> {
+  // HTTP_TLS: HTTP_PORT speaks HTTPS (and WSS), with the certificate MQTT over TLS uses
+  const https = config.httpTls === undefined ? null : { cert: await readFile(config.httpTls.certFile), key: await readFile(config.httpTls.keyFile) }
   const app = Fastify({
+    https,
+    // TRUST_PROXY: request.protocol (the session cookie's Secure, HSTS, the WebSocket Origin
+    // check) and request.ip come from X-Forwarded-Proto/-For, but only as sent by these proxies
+    trustProxy: config.trustProxy,
     loggerInstance: logger,
     bodyLimit: config.maxMessageBytes,
     forceCloseConnections: 'idle',
@@ -75,20 +90,29 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
   }) as unknown as FastifyInstance
   app.decorate('now', clock)
+  await app.register(routeAccessPlugin, { perKeyPerMinute: config.access.keyPerMinute })
+  // first, so that every answer carries the headers, errors and 404s included
+  await app.register(securityHeadersPlugin, {
+    basemapStyleUrl: config.basemapStyleUrl,
+    basemapTileUrl: config.basemapTileUrl,
+    extraOrigins: config.cspExtraOrigins,
+    pagesDir: DASHBOARD_DIST
+  })
 
   await app.register(swagger, {
     openapi: {
       info: { title: 'trackstream', version: '1', description: 'Real-time parcel tracking: devices, places, parcels, milestones.' },
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'the API key (API_KEY, or DATA_DIR/api-key)' },
-          session: { type: 'apiKey', in: 'cookie', name: 'ts_session' },
+          apiKey: { type: 'http', scheme: 'bearer', description: 'the installation key (API_KEY, or DATA_DIR/api-key), or an API key (ts_<id>_<secret>, from POST /api/keys) with the scope the operation names' },
+          session: { type: 'apiKey', in: 'cookie', name: 'ts_session', description: 'the ops dashboard\'s session (POST /api/session); changes must carry this server\'s Origin' },
           deviceBasic: { type: 'http', scheme: 'basic', description: 'a device: its id and secret' }
         }
       }
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Swagger UI's inline styles get their own, looser policy, on its routes alone
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP })
   await app.register(requestGuardPlugin)
   await app.register(metricsPlugin)
   await app.register(dbPlugin, {
@@ -118,7 +142,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
     pollMs: config.webhookPollMs,
     timeoutMs: config.webhookTimeoutMs,
     retryBaseMs: config.webhookRetryBaseMs,
-    concurrency: config.webhookConcurrency
+    concurrency: config.webhookConcurrency,
+    allowPrivate: config.webhookAllowPrivate
   })
   await app.register(websocket, {
     options: {
@@ -133,7 +158,8 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
       }
     }
   })
-  await app.register(authPlugin, { apiKey })
+  await app.register(auditPlugin)
+  await app.register(authPlugin, { apiKey, access: config.access })
   await app.register(brokerPlugin, {
     maxMessageBytes: config.maxMessageBytes,
     maxInflightPerDevice: config.maxInflightPerDevice,
@@ -143,7 +169,10 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   })
   await app.register(configSyncPlugin, { disconnect: (deviceId) => { app.gateway.disconnect(deviceId) } })
   await app.register(upstreamPlugin, { upstream: config.upstream, maxMessageBytes: config.maxMessageBytes })
+  await app.register(wsOriginPlugin, { allowedOrigins: config.allowedOrigins })
   await app.register(healthRoutes)
+  await app.register(sessionRoutes(config.access, apiKey))
+  await app.register(accessRoutes)
   await app.register(deviceRoutes)
   await app.register(stationRoutes)
   await app.register(readerRoutes)
@@ -155,8 +184,10 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(geofenceRoutes)
   await app.register(exceptionRoutes)
   await app.register(searchRoutes)
+  await app.register(financeRoutes)
   await app.register(kpiRoutes, { refreshMs: config.kpiRefreshMs })
-  await app.register(trackRoutes)
+  await app.register(trackingLinkRoutes, config.access)
+  await app.register(trackRoutes, config.access)
   await app.register(ingestRoutes)
   await app.register(liveRoutes)
   await app.register(dashboardRoutes, { basemap: { styleUrl: config.basemapStyleUrl, tileUrl: config.basemapTileUrl, attribution: config.basemapAttribution } })

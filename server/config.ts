@@ -1,5 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
+import ipaddr from 'ipaddr.js'
 
 /**
  * The one place that reads process.env. Every setting is validated here, once, at startup,
@@ -39,6 +40,8 @@ export interface Config {
   webhookRetryBaseMs: number
   /** Deliveries in flight at once to one subscription: a slow receiver only delays itself. */
   webhookConcurrency: number
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may go to loopback and private networks (tests, on-premises receivers); see server/webhooks/destination.ts. */
+  webhookAllowPrivate: boolean
   /** Geofence rules: the band beyond a fence's edge that proves nothing, the time a crossing must hold, the worst usable accuracy. */
   geofence: { hysteresisM: number, minDwellMs: number, maxAccuracyM: number }
   /** When the tracking engine raises exceptions; see server/tracking/exceptions.ts. */
@@ -51,8 +54,34 @@ export interface Config {
   kpiRefreshMs: number
   /** MQTT over TLS, when a certificate is configured. */
   mqttTls: { port: number, certFile: string, keyFile: string } | undefined
+  /** HTTP_PORT over TLS (HTTP_TLS=true), with the certificate MQTT over TLS uses. */
+  httpTls: { certFile: string, keyFile: string } | undefined
+  /** Fastify's trustProxy (TRUST_PROXY): whose X-Forwarded-For, -Proto and -Host to believe. */
+  trustProxy: boolean | string[]
+  /** Origins besides the server's own that may open the ops WebSocket with a session cookie. */
+  allowedOrigins: string[]
+  /** Origins the pages may fetch from and show images of beyond the basemap's own (a style's glyphs, sprites, tiles). */
+  cspExtraOrigins: string[]
+  /** Sessions, logins and request rates: see server/plugins/auth.ts. */
+  access: AccessConfig
   /** External broker mode (MQTT_URL): devices connect to that broker, and this process subscribes. */
   upstream: UpstreamConfig | undefined
+}
+
+export interface AccessConfig {
+  /** A session unused this long ends; one never outlives sessionMaxMs. */
+  sessionIdleMs: number
+  sessionMaxMs: number
+  /** Login attempts per client address per minute. */
+  loginPerMinute: number
+  /** Wrong passwords in a row an account takes before each next try waits, twice as long every time. */
+  loginFreeTries: number
+  /** Requests per API key (or per session) per minute; 0 turns the limit off (a proxy in front limits, or a bench). */
+  keyPerMinute: number
+  /** Requests to the public tracking endpoints per client address per minute; 0 turns the limit off. */
+  trackingPerMinute: number
+  /** Days a buyer's tracking link keeps working after the parcel's journey ended (delivered or returned). */
+  trackingLinkDays: number
 }
 
 export interface UpstreamConfig {
@@ -111,6 +140,7 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     webhookTimeoutMs: read.integer('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     webhookRetryBaseMs: read.integer('WEBHOOK_RETRY_BASE_MS', 180_000, 1, 3_600_000),
     webhookConcurrency: read.integer('WEBHOOK_CONCURRENCY', 4, 1, 100),
+    webhookAllowPrivate: read.oneOf('WEBHOOK_ALLOW_PRIVATE', ['true', 'false'] as const, 'false') === 'true',
     geofence: {
       hysteresisM: read.integer('GEOFENCE_HYSTERESIS_M', 30, 0, 5000),
       minDwellMs: read.integer('GEOFENCE_DWELL_MS', 30_000, 0, 3_600_000),
@@ -129,7 +159,20 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     },
     kpiRefreshMs: read.integer('KPI_REFRESH_MS', 60_000, 100, 86_400_000),
     rfidWindowMs: read.integer('RFID_WINDOW_MS', 2000, 50, 600_000),
+    access: {
+      sessionIdleMs: read.integer('SESSION_IDLE_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
+      sessionMaxMs: read.integer('SESSION_MAX_HOURS', 12, 1, 24 * 90) * 3_600_000,
+      loginPerMinute: read.integer('LOGIN_RATE_PER_MINUTE', 10, 1, 100_000),
+      loginFreeTries: read.integer('LOGIN_FREE_TRIES', 5, 1, 1000),
+      keyPerMinute: read.integer('API_RATE_PER_MINUTE', 6000, 0, 1_000_000_000),
+      trackingPerMinute: read.integer('TRACKING_RATE_PER_MINUTE', 120, 0, 1_000_000_000),
+      trackingLinkDays: read.integer('TRACKING_LINK_DAYS', 90, 1, 3650)
+    },
     mqttTls: undefined,
+    httpTls: undefined,
+    trustProxy: readTrustProxy(read.optional('TRUST_PROXY'), problems),
+    allowedOrigins: readOrigins('ALLOWED_ORIGINS', read.optional('ALLOWED_ORIGINS'), false, problems),
+    cspExtraOrigins: readOrigins('CSP_EXTRA_ORIGINS', read.optional('CSP_EXTRA_ORIGINS'), true, problems),
     upstream: undefined
   }
   const upstreamUrl = read.url('MQTT_URL', ['mqtt:', 'mqtts:'])
@@ -144,6 +187,10 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
     if (tlsPort !== 0 && (tlsPort === config.mqttPort || tlsPort === config.httpPort)) {
       problems.push(`MQTT_TLS_PORT ${tlsPort} is already HTTP_PORT or MQTT_PORT; give it its own port`)
     }
+  }
+  if (read.oneOf('HTTP_TLS', ['true', 'false'] as const, 'false') === 'true') {
+    if (certFile !== undefined && keyFile !== undefined) config.httpTls = { certFile: path.resolve(cwd, certFile), keyFile: path.resolve(cwd, keyFile) }
+    else if (certFile === undefined && keyFile === undefined) problems.push('HTTP_TLS=true serves HTTP over TLS with TLS_CERT_FILE and TLS_KEY_FILE: set both')
   }
   if (config.apiKey !== undefined && config.apiKey.length < 16) {
     problems.push('API_KEY must be at least 16 characters long')
@@ -181,6 +228,65 @@ function readUpstream (read: EnvReader, url: string, problems: string[]): Upstre
     receiveMaximum: read.integer('MQTT_RECEIVE_MAXIMUM', 2000, 1, 65_535),
     keepaliveSeconds: read.integer('MQTT_KEEPALIVE_S', 30, 1, 65_535)
   }
+}
+
+/** Names proxy-addr knows for address ranges, allowed in TRUST_PROXY's list. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+/**
+ * TRUST_PROXY: unset or false, true (every peer: only where nothing but the proxy reaches this
+ * port, since anyone else could then claim any address), or the proxies' addresses and CIDR
+ * ranges. No hop count: it cannot tell the proxy from a client, and Fastify 5 trusts nobody for one.
+ */
+function readTrustProxy (raw: string | undefined, problems: string[]): boolean | string[] {
+  if (raw === undefined || raw.toLowerCase() === 'false') return false
+  if (raw.toLowerCase() === 'true') return true
+  if (/^\d+$/.test(raw)) {
+    problems.push(`TRUST_PROXY takes no hop count ("${raw}"): list the proxies' addresses or CIDR ranges, e.g. 10.0.0.0/8`)
+    return false
+  }
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const bad = entries.filter((entry) => !isAddressOrRange(entry))
+  if (entries.length === 0 || bad.length > 0) {
+    problems.push(`TRUST_PROXY must be true, false, or a comma-separated list of addresses and CIDR ranges (or loopback, linklocal, uniquelocal), got "${bad.length > 0 ? bad.join(', ') : raw}"`)
+    return false
+  }
+  return entries
+}
+
+function isAddressOrRange (entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true
+  const [address = '', bits, ...rest] = entry.split('/')
+  // four-part decimal only: ipaddr.js would also take "0x7f.1" and "2130706433"
+  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
+  if (rest.length > 0 || (!v4 && !ipaddr.IPv6.isValid(address))) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v4 ? 32 : 128))
+}
+
+/** A comma-separated list of origins (scheme://host[:port], nothing after it), normalized as browsers send them. */
+function readOrigins (name: string, raw: string | undefined, wildcards: boolean, problems: string[]): string[] {
+  if (raw === undefined) return []
+  const origins: string[] = []
+  for (const entry of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const origin = parseOrigin(entry, wildcards)
+    if (origin !== undefined) origins.push(origin)
+    else problems.push(`${name} must list origins such as https://maps.example.com${wildcards ? ' or https://*.example.com' : ''} (scheme, host, optional port; no path), separated by commas, got "${entry}"`)
+  }
+  return origins
+}
+
+function parseOrigin (entry: string, wildcard: boolean): string | undefined {
+  const match = /^(https?):\/\/(\*\.)?([^/?#@]+?)\/?$/i.exec(entry)
+  if (match === null || (match[2] !== undefined && !wildcard)) return undefined
+  let url: URL
+  try {
+    url = new URL(`${match[1] as string}://${match[3] as string}`)
+  } catch {
+    return undefined
+  }
+  // these end up in a Content-Security-Policy header: nothing that could end a directive
+  if (!/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(url.hostname)) return undefined
+  return match[2] === undefined ? url.origin : `${url.protocol}//*.${url.host}`
 }
 
 class EnvReader {

@@ -59,6 +59,8 @@ async function listen (setting: string, port: number, host: string, start: () =>
 function printBanner (app: FastifyInstance, config: Config, embedded: EmbeddedDatabase | undefined, apiKeyOrigin: string): void {
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host
   const httpPort = (app.server.address() as { port: number }).port
+  // HTTP_TLS: the dashboard, the API and MQTT over WebSocket all go over TLS on HTTP_PORT
+  const [web, ws] = config.httpTls === undefined ? ['http', 'ws'] : ['https', 'wss']
   const { info, policy } = app.db
   const relative = (file: string): string => path.relative(process.cwd(), file) || '.'
   const database = embedded === undefined
@@ -70,9 +72,9 @@ function printBanner (app: FastifyInstance, config: Config, embedded: EmbeddedDa
     : `TimescaleDB ${info.timescaledb} active: hypertables, telemetry ${retention}, compressed after ${policy.compressAfterDays === 0 ? 'never' : `${policy.compressAfterDays} days`}`
   app.log.info([
     'trackstream is running',
-    `  dashboard   http://${shown}:${httpPort}/   API docs http://${shown}:${httpPort}/docs`,
+    `  dashboard   ${web}://${shown}:${httpPort}/   API docs ${web}://${shown}:${httpPort}/docs`,
     config.upstream === undefined
-      ? `  MQTT        mqtt://${shown}:${app.gateway.port}   and ws://${shown}:${httpPort}/mqtt` +
+      ? `  MQTT        mqtt://${shown}:${app.gateway.port}   and ${ws}://${shown}:${httpPort}/mqtt` +
         (app.gateway.tlsPort === undefined ? '   (no TLS: set TLS_CERT_FILE and TLS_KEY_FILE)' : `   and mqtts://${shown}:${app.gateway.tlsPort}`)
       : `  MQTT        subscribed to ${redacted(config.upstream.url)} as ${config.upstream.clientId}` +
         (config.upstream.shareGroup === null ? '' : ` in shared group ${config.upstream.shareGroup}`),

@@ -112,6 +112,8 @@ export interface ParcelRecord {
   /** "sscc:<18 digits>" or "sgtin:<GTIN-14>.<serial>": matches any tag that encodes it. */
   gs1Key: string | null
   token: string
+  /** Whose parcel it is; null for the operator's own (registered before merchants existed, or by ops). */
+  merchantId: string | null
   status: MilestoneCode
   statusAt: Date
   destination: Destination

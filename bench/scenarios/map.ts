@@ -46,7 +46,7 @@ export async function map (options: MapOptions, log: (line: string) => void): Pr
 
     const page = await browser.newPage()
     await page.goto(`http://127.0.0.1:${target.httpPort}/`)
-    await page.fill('#api-key', BENCH_API_KEY)
+    await page.fill('#login-password', BENCH_API_KEY)
     await page.click('button[type=submit]')
     await page.waitForFunction('window.trackstream?.map.loaded() === true')
     const [west, south, east, north] = fleetBox(loadRoute())

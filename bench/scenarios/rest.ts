@@ -48,7 +48,7 @@ export async function rest (options: RestOptions, log: (line: string) => void): 
   }
 }
 
-async function load (name: string, pid: number, base: string, paths: string[], headers: Record<string, string>, options: RestOptions): Promise<RestRun> {
+export async function load (name: string, pid: number, base: string, paths: string[], headers: Record<string, string>, options: RestOptions): Promise<RestRun> {
   const worker = fork(fileURLToPath(new URL('../lib/autocannon-worker.ts', import.meta.url)), [],
     { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   worker.send({ base, paths, headers, connections: options.connections, seconds: options.durationS })
@@ -63,7 +63,7 @@ async function load (name: string, pid: number, base: string, paths: string[], h
 }
 
 /** Parcels with a realistic journey: registered, arrived, sorted, departed, out for delivery. */
-async function seedParcels (pool: import('pg').Pool, count: number): Promise<Array<{ id: string, token: string }>> {
+export async function seedParcels (pool: import('pg').Pool, count: number): Promise<Array<{ id: string, token: string }>> {
   await pool.query("INSERT INTO stations (id, name, kind, lat, lon, city, country) VALUES ('HUB', 'Hub', 'hub', 45.27, 13.71, 'Poreč', 'HR')")
   const parcels = Array.from({ length: count }, (_, i) => ({ id: randomUUID(), token: randomBytes(16).toString('base64url'), number: `BENCH${i}` }))
   await pool.query(

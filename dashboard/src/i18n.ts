@@ -8,6 +8,15 @@ export type Language = keyof typeof LANGUAGES
 interface Strings {
   loading: string
   notFound: string
+  /** A link that worked once: expired after the journey, revoked or replaced by its sender (410), and too many requests (429). */
+  linkExpiredTitle: string
+  linkExpired: string
+  linkRevokedTitle: string
+  linkRevoked: string
+  linkReplacedTitle: string
+  linkReplaced: string
+  busyTitle: string
+  busy: string
   waiting: string
   to: (place: string) => string
   payOnDelivery: (amount: string) => string
@@ -30,6 +39,14 @@ const STRINGS: Record<Language, Strings> = {
   en: {
     loading: 'Loading…',
     notFound: 'We could not find this parcel. Please check the link.',
+    linkExpiredTitle: 'This tracking link has expired',
+    linkExpired: 'Tracking links stop working some time after a parcel\'s journey has ended. If you still need help with this parcel, please contact the shop you bought from.',
+    linkRevokedTitle: 'This tracking link no longer works',
+    linkRevoked: 'The sender has switched this link off. Please ask them for a new one.',
+    linkReplacedTitle: 'This tracking link has been replaced',
+    linkReplaced: 'The sender has made a new link for this parcel. Please use the newest link they sent you.',
+    busyTitle: 'Please try again shortly',
+    busy: 'We cannot show your parcel right now. Please wait a minute, then reload this page.',
     waiting: 'Waiting for the first update',
     to: (place) => `To ${place}`,
     payOnDelivery: (amount) => `Pay on delivery: ${amount}`,
@@ -49,6 +66,14 @@ const STRINGS: Record<Language, Strings> = {
   zh: {
     loading: '加载中…',
     notFound: '找不到此包裹，请检查链接。',
+    linkExpiredTitle: '此跟踪链接已过期',
+    linkExpired: '包裹行程结束一段时间后，跟踪链接将停止使用。如仍需要关于此包裹的帮助，请联系您购物的商家。',
+    linkRevokedTitle: '此跟踪链接已停用',
+    linkRevoked: '发件人已停用此链接。请向发件人索取新的链接。',
+    linkReplacedTitle: '此跟踪链接已被替换',
+    linkReplaced: '发件人已为此包裹生成新的链接。请使用发件人最新发给您的链接。',
+    busyTitle: '请稍后再试',
+    busy: '暂时无法显示您的包裹。请等待一分钟后刷新此页面。',
     waiting: '等待第一条更新',
     to: (place) => `寄往 ${place}`,
     payOnDelivery: (amount) => `货到付款：${amount}`,
@@ -68,6 +93,14 @@ const STRINGS: Record<Language, Strings> = {
   th: {
     loading: 'กำลังโหลด…',
     notFound: 'ไม่พบพัสดุนี้ กรุณาตรวจสอบลิงก์',
+    linkExpiredTitle: 'ลิงก์ติดตามพัสดุนี้หมดอายุแล้ว',
+    linkExpired: 'ลิงก์ติดตามพัสดุจะหยุดใช้งานหลังจากการจัดส่งสิ้นสุดไประยะหนึ่ง หากยังต้องการความช่วยเหลือเกี่ยวกับพัสดุนี้ กรุณาติดต่อร้านค้าที่คุณสั่งซื้อ',
+    linkRevokedTitle: 'ลิงก์ติดตามพัสดุนี้ใช้งานไม่ได้แล้ว',
+    linkRevoked: 'ผู้ส่งได้ปิดลิงก์นี้แล้ว กรุณาขอลิงก์ใหม่จากผู้ส่ง',
+    linkReplacedTitle: 'ลิงก์ติดตามพัสดุนี้ถูกแทนที่แล้ว',
+    linkReplaced: 'ผู้ส่งได้สร้างลิงก์ใหม่สำหรับพัสดุนี้ กรุณาใช้ลิงก์ล่าสุดที่ผู้ส่งส่งให้คุณ',
+    busyTitle: 'กรุณาลองใหม่อีกครั้งในอีกสักครู่',
+    busy: 'ขณะนี้ยังแสดงข้อมูลพัสดุของคุณไม่ได้ กรุณารอสักหนึ่งนาที แล้วโหลดหน้านี้ใหม่',
     waiting: 'รอการอัปเดตครั้งแรก',
     to: (place) => `ถึง ${place}`,
     payOnDelivery: (amount) => `ชำระเงินปลายทาง: ${amount}`,

@@ -16,7 +16,13 @@ type Codec = typeof import('../../proto/live-codec.js')
  */
 export function openLiveSocket (
   path: string,
-  handlers: { onOpen: (socket: LiveSocket) => void, onMessage: (message: unknown) => void, onStatus?: (connected: boolean) => void }
+  handlers: {
+    onOpen: (socket: LiveSocket) => void
+    onMessage: (message: unknown) => void
+    onStatus?: (connected: boolean) => void
+    /** The server closed it with a code of its own (4000 and up); true stops the reconnecting (the buyer's link no longer works). */
+    onRefused?: (code: number, reason: string) => boolean
+  }
 ): LiveSocket {
   let socket: WebSocket | undefined
   let closed = false
@@ -48,6 +54,7 @@ export function openLiveSocket (
       .finally(() => { pending-- })
   }
   const connect = (): void => {
+    if (closed) return
     const url = new URL(path, window.location.href)
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
     socket = new WebSocket(url)
@@ -58,9 +65,13 @@ export function openLiveSocket (
       handlers.onOpen(live)
     })
     socket.addEventListener('message', (event) => { deliver(event.data) })
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (event) => {
       handlers.onStatus?.(false)
       if (closed) return
+      if (event.code >= 4000 && handlers.onRefused?.(event.code, event.reason) === true) {
+        closed = true
+        return
+      }
       setTimeout(connect, delay)
       delay = Math.min(delay * 2, 15_000)
     })

@@ -2,6 +2,8 @@ import * as maplibregl from 'maplibre-gl'
 import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
+import { startFinancePanel } from './finance-panel.js'
+import { startParcelLayer } from './parcel-layer.js'
 import { addPlaces } from './places-layer.js'
 import { startKpiPanel } from './kpi-panel.js'
 import { startReplayPanel } from './replay-panel.js'
@@ -19,21 +21,35 @@ interface Vehicle { id: string, name: string, plate: string | null, driver: Driv
 const vehicles = new Map<string, Vehicle>()
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector(selector) as T
 
+interface Session { loggedIn: boolean, actor: string | null, role: string | null, permissions: string[] }
+
 async function main (): Promise<void> {
-  const session = await (await fetch('/api/session')).json() as { loggedIn: boolean }
+  const session = await (await fetch('/api/session')).json() as Session
   if (!session.loggedIn) {
     showLogin()
     return
   }
+  const can = (permission: string): boolean => session.permissions.includes(permission)
+  // each panel says what it needs; a role sees the panels it may use, and the API refuses the rest anyway
+  for (const panel of document.querySelectorAll<HTMLElement>('[data-needs]')) {
+    const unless = panel.dataset.unless
+    panel.hidden = !can(panel.dataset.needs ?? '') || (unless !== undefined && can(unless))
+  }
+  $('#whoami-name').textContent = `${session.actor ?? ''}${session.role === null ? '' : ` (${session.role})`}`
+  $('#logout').addEventListener('click', () => {
+    void fetch('/api/session', { method: 'DELETE' }).then(() => { location.reload() })
+  })
   $('#login').hidden = true
   $('#app').hidden = false
-  startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
-  startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
-  const map = await startMap()
-  startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
-  startSearchPanel(map)
+  if (can('fleet:read')) startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
+  if (can('kpis:read')) startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
+  if (can('finance:read')) startFinancePanel($<HTMLTableSectionElement>('#finance-table tbody'))
+  const map = await startMap(can('fleet:read'))
+  if (can('exceptions:read')) startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
+  if (can('parcels:read')) startSearchPanel(map)
+  if (can('parcels:read') && !can('fleet:read')) startParcelLayer(map, $<HTMLUListElement>('#parcel-list'))
   // the vehicles startMap fetched: the replay offers the same list, under the same names
-  startReplayPanel(map, [...vehicles.values()].map((vehicle) => ({ id: vehicle.id, label: vehicleName(vehicle) })))
+  if (can('fleet:read')) startReplayPanel(map, [...vehicles.values()].map((vehicle) => ({ id: vehicle.id, label: vehicleName(vehicle) })))
 }
 
 function showLogin (): void {
@@ -41,28 +57,36 @@ function showLogin (): void {
   form.hidden = false
   form.addEventListener('submit', (event) => {
     event.preventDefault()
-    const apiKey = $<HTMLInputElement>('#api-key').value.trim()
+    const email = $<HTMLInputElement>('#login-email').value.trim()
+    const password = $<HTMLInputElement>('#login-password').value
     void fetch('/api/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ apiKey })
+      body: JSON.stringify(email === '' ? { apiKey: password.trim() } : { email, password })
     }).then(async (response) => {
       if (response.ok) {
+        form.hidden = true
         await main()
         return
       }
-      $('#login-error').textContent = 'That API key is not valid.'
+      const wait = response.headers.get('retry-after')
+      $('#login-error').textContent = response.status === 429
+        ? `Too many tries. Wait${wait === null ? ' a minute' : ` ${wait} s`} and try again.`
+        : email === '' ? 'That API key is not valid.' : 'Wrong email or password.'
     })
   })
 }
 
-async function startMap (): Promise<maplibregl.Map> {
-  const list = await (await fetch('/api/vehicles')).json() as { items: Vehicle[] }
-  for (const vehicle of list.items) vehicles.set(vehicle.id, vehicle)
-
+async function startMap (fleet: boolean): Promise<maplibregl.Map> {
   const map = new maplibregl.Map({ container: 'map', style: await basemapStyle(), center: [100.5, 13.7], zoom: 4 })
   map.addControl(new maplibregl.NavigationControl(), 'top-right')
   await map.once('load')
+  if (!fleet) {
+    Object.assign(window, { trackstream: { map, positions: new Map() } })
+    return map
+  }
+  const list = await (await fetch('/api/vehicles')).json() as { items: Vehicle[] }
+  for (const vehicle of list.items) vehicles.set(vehicle.id, vehicle)
   await addPlaces(map)
   const layer = new VehicleLayer<LivePosition>(map)
   const positions = layer.all

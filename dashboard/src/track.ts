@@ -33,8 +33,12 @@ type TrackFrame =
   | { type: 'van', van: Van | null, destinationPoint: Point | null }
   | { type: 'deliveredAt', deliveredAt: Point, destinationPoint: Point | null }
 
+/** Why the page shows no parcel: no such link (404), one that no longer works (410), or a busy moment (429, 5xx). */
+type Problem = 'notFound' | 'expired' | 'revoked' | 'replaced' | 'busy'
+
 const token = decodeURIComponent(window.location.pathname.split('/').pop() ?? '')
 let tracking: PublicTracking | undefined
+let problem: Problem | undefined
 const $ = (selector: string): HTMLElement => document.querySelector(selector) as HTMLElement
 const SAVED = 'trackstream-language'
 let language: Language = pickLanguage(navigator.languages, localStorage.getItem(SAVED))
@@ -58,6 +62,10 @@ function render (): void {
   document.documentElement.lang = tag
   $('#language-label').textContent = t.language
   $('#timeline').setAttribute('aria-label', t.journey)
+  if (problem !== undefined) {
+    renderProblem(problem)
+    return
+  }
   if (tracking === undefined) return
   $('#tracking-number').textContent = tracking.trackingNumber
   $('#status').textContent = tracking.status === null ? t.waiting : milestoneLabel(language, tracking.status.code, tracking.status.label)
@@ -99,6 +107,34 @@ function render (): void {
   })
   $('#timeline').replaceChildren(...items)
   renderMap()
+}
+
+/** The problem in place of the parcel: a title, and for a link that worked once, what the buyer can do. */
+function renderProblem (shown: Problem): void {
+  const t = strings(language)
+  const words: Record<Problem, [title: string, detail: string]> = {
+    notFound: [t.notFound, ''],
+    expired: [t.linkExpiredTitle, t.linkExpired],
+    revoked: [t.linkRevokedTitle, t.linkRevoked],
+    replaced: [t.linkReplacedTitle, t.linkReplaced],
+    busy: [t.busyTitle, t.busy]
+  }
+  const [title, detail] = words[shown]
+  $('#status').textContent = title
+  $('#notice').textContent = detail
+  $('#notice').hidden = detail === ''
+  for (const id of ['#tracking-number', '#destination']) $(id).textContent = ''
+  for (const id of ['#eta', '#cod', '#delivery-map']) $(id).hidden = true
+  $('#timeline').replaceChildren()
+}
+
+/** Why a link that worked once no longer does, from the code of the 410 or of the socket's 4410. */
+const goneWhy = (code: string | undefined): Problem => code === 'TS_LINK_REVOKED' ? 'revoked' : code === 'TS_LINK_REPLACED' ? 'replaced' : 'expired'
+
+/** What an answer other than 200 means for the buyer. */
+async function problemOf (response: Response): Promise<Problem> {
+  if (response.status === 410) return goneWhy((await response.json().catch(() => ({})) as { code?: string }).code)
+  return response.status === 429 || response.status >= 500 ? 'busy' : 'notFound'
 }
 
 /** The map only when there is a van coming or a delivery point; maplibre-gl is not even loaded before. */
@@ -143,13 +179,22 @@ async function main (): Promise<void> {
   setUpLanguages()
   const response = await fetch(`/api/track/${encodeURIComponent(token)}`)
   if (!response.ok) {
-    $('#status').textContent = strings(language).notFound
+    problem = await problemOf(response)
+    render()
     return
   }
   tracking = await response.json() as PublicTracking
   render()
   openLiveSocket(`/ws/track/${encodeURIComponent(token)}`, {
     onOpen: () => {},
+    // the server closes the page of a link revoked or replaced meanwhile (4410), and refuses it on reconnecting
+    onRefused: (code, reason) => {
+      if (code !== 4404 && code !== 4410) return false
+      problem = code === 4404 ? 'notFound' : goneWhy(reason)
+      tracking = undefined
+      render()
+      return true
+    },
     onMessage: (message) => {
       const frame = message as TrackFrame
       if (frame.type === 'snapshot') {

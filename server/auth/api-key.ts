@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
@@ -27,23 +27,4 @@ export function sameSecret (given: string, expected: string): boolean {
   const a = Buffer.from(given)
   const b = Buffer.from(expected)
   return a.length === b.length && timingSafeEqual(a, b)
-}
-
-/**
- * A browser session is a signed expiry time: stateless, so it survives restarts and works on every
- * instance, and it dies with the API key that signed it.
- */
-export function issueSession (apiKey: string, expiresAt: number): string {
-  return `${expiresAt}.${sign(apiKey, expiresAt)}`
-}
-
-export function verifySession (apiKey: string, token: string, now: number): boolean {
-  const [expiry, signature] = token.split('.')
-  const expiresAt = Number(expiry)
-  if (!Number.isInteger(expiresAt) || expiresAt < now || signature === undefined) return false
-  return sameSecret(signature, sign(apiKey, expiresAt))
-}
-
-function sign (apiKey: string, expiresAt: number): string {
-  return createHmac('sha256', apiKey).update(`trackstream-session:${expiresAt}`).digest('base64url')
 }

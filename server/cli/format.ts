@@ -40,3 +40,25 @@ function table (rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? []
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n')
 }
+
+interface KeyView { id: string, name: string, merchantId: string | null, scopes: string[], expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null, key?: string }
+
+export function formatNewKey (k: KeyView): string {
+  return [
+    `key ${k.id} "${k.name}"${k.merchantId === null ? '' : ` for merchant ${k.merchantId}`}: ${k.scopes.join(', ')}${k.expiresAt === null ? '' : `, expires ${k.expiresAt}`}`,
+    `key: ${k.key ?? ''}   (shown once: it is stored hashed)`
+  ].join('\n')
+}
+
+export function formatKeys ({ items }: { items: KeyView[] }): string {
+  if (items.length === 0) return 'no keys'
+  const rows = items.map((k) => [k.id, k.name, k.merchantId ?? '-', k.scopes.join(','), k.revokedAt === null ? (k.expiresAt ?? 'never') : 'revoked', k.lastUsedAt ?? 'never'])
+  return table([['ID', 'NAME', 'MERCHANT', 'SCOPES', 'EXPIRES', 'LAST USED'], ...rows])
+}
+
+interface UserView { email: string, role: string, merchantId: string | null, disabled: boolean }
+
+export function formatUsers ({ items }: { items: UserView[] }): string {
+  if (items.length === 0) return 'no users'
+  return table([['EMAIL', 'ROLE', 'MERCHANT', 'STATE'], ...items.map((u) => [u.email, u.role, u.merchantId ?? '-', u.disabled ? 'disabled' : 'active'])])
+}

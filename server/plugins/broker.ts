@@ -73,6 +73,8 @@ export default fp<BrokerPluginOptions>(async (app, { maxMessageBytes, maxInfligh
   app.decorate('gateway', gateway)
 
   app.get('/mqtt', {
+    // devices log in inside MQTT, with their own id and secret
+    config: { access: 'device' },
     websocket: true,
     schema: { hide: true }
   }, (socket, request) => {

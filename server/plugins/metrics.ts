@@ -13,6 +13,8 @@ export default fp(async (app) => {
   collectDefaultMetrics({ register: metrics, prefix: 'trackstream_' })
   app.decorate('metrics', metrics)
   app.get('/metrics', {
+    // Prometheus scrapes without credentials; it shows counts, never a parcel or a device's data
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',

@@ -48,7 +48,6 @@ interface MoveBody {
 const custody: FastifyPluginAsync = async (app) => {
   const { engine } = app
   const { config, custody: aboard } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   const view = (container: ContainerRecord) => ({
     ...container,
@@ -57,6 +56,7 @@ const custody: FastifyPluginAsync = async (app) => {
   })
 
   app.post<{ Body: { id: string, kind: ContainerKind, name?: string, epc?: string, sscc?: string } }>('/api/containers', {
+    config: { access: 'custody:write' },
     schema: {
       tags: ['custody'],
       summary: 'Register a container: a tote, a bag, a pallet, a ULD; its tag makes dock-door readers load it with everything inside',
@@ -92,10 +92,12 @@ const custody: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/containers', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['custody'], summary: 'All containers, with where each rides and what is in it', ...ops, response: { 200: listOf(containerSchema) } }
   }, async () => ({ items: [...config.containers()].map(view) }))
 
   app.get<{ Params: { id: string } }>('/api/containers/:id', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['custody'], summary: 'One container', ...ops, params: idParams, response: { 200: containerSchema } }
   }, async (request) => {
     const container = config.container(request.params.id)
@@ -104,6 +106,7 @@ const custody: FastifyPluginAsync = async (app) => {
   })
 
   app.post<{ Body: MoveBody }>('/api/custody', {
+    config: { access: 'custody:write' },
     schema: {
       tags: ['custody'],
       summary: 'Put parcels or containers into a container or onto a vehicle, or take them off everything (into: null)',
@@ -167,6 +170,7 @@ const custody: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Params: { id: string } }>('/api/vehicles/:id/aboard', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['vehicles'],
       summary: 'What a vehicle carries: the containers and parcels directly aboard, and every parcel however deeply packed',

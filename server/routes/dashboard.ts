@@ -13,12 +13,15 @@ const dashboard: FastifyPluginAsync<{ basemap: BasemapOptions }> = async (app, {
     app.log.warn(`${DASHBOARD_DIST} is missing: run "npm run build" to build the dashboard`)
     return
   }
+  // the pages and their scripts are public; what they show comes from the API, which is not
+  app.addHook('onRoute', (route) => { route.config = { ...route.config, access: 'public' } })
   await app.register(fastifyStatic, { root: DASHBOARD_DIST, prefix: '/', index: false, wildcard: true, preCompressed: true })
 
-  const page = { schema: { hide: true } }
+  const page = { config: { access: 'public' }, schema: { hide: true } } as const
   app.get('/', page, async (_request, reply) => await reply.sendFile('ops.html'))
   app.get('/t/:token', page, async (_request, reply) => await reply.sendFile('track.html'))
   app.get('/ui-config.json', {
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       summary: 'What the pages need to know: the basemap, a MapLibre style or an XYZ tile template (both null: the offline basemap)',

@@ -99,7 +99,6 @@ const positionSchema = {
 const devices: FastifyPluginAsync = async (app) => {
   const { engine, stats } = app
   const { config } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   const view = ({ secretHash: _secretHash, ...device }: DeviceRecord, health: StoredHealth[] | null = []) => {
     const counters = stats.device(device.id)
@@ -126,6 +125,7 @@ const devices: FastifyPluginAsync = async (app) => {
   }
 
   app.post<{ Body: NewDeviceBody }>('/api/devices', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['devices'],
       summary: 'Register a tracker, an RFID reader or a LoRaWAN network server; returns its secret once',
@@ -180,10 +180,12 @@ const devices: FastifyPluginAsync = async (app) => {
   }
 
   app.get('/api/devices', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['devices'], summary: 'All devices, with their status and health', ...ops, response: { 200: listOf(deviceSchema) } }
   }, async () => ({ items: await views([...config.devices()]) }))
 
   app.get('/api/devices/unknown', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['devices'],
       summary: 'Device ids that tried to connect but are not registered, newest first',
@@ -205,10 +207,12 @@ const devices: FastifyPluginAsync = async (app) => {
   }))
 
   app.get<{ Params: { id: string } }>('/api/devices/:id', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['devices'], summary: 'One device, its status and its health', ...ops, params: idParams, response: { 200: deviceSchema } }
   }, async (request) => (await views([find(request.params.id)]))[0])
 
   app.patch<{ Params: { id: string }, Body: { name?: string | null, disabled?: boolean, format?: DeviceFormat } }>('/api/devices/:id', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['devices'],
       summary: 'Rename, disable, re-enable or change the format of a device; disabling disconnects it',
@@ -236,6 +240,7 @@ const devices: FastifyPluginAsync = async (app) => {
   })
 
   app.post<{ Params: { id: string } }>('/api/devices/:id/secret', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['devices'],
       summary: 'Issue a new secret; the old one stops working and the device is disconnected',
@@ -254,6 +259,7 @@ const devices: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Params: { id: string }, Querystring: { from?: string, to?: string, limit: number } }>('/api/devices/:id/positions', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['devices'],
       summary: 'A device\'s stored fixes in a time range, oldest first (default: the last 24 hours)',
@@ -273,6 +279,7 @@ const devices: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/api/devices/:id/events', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['devices'],
       summary: 'What a device reported besides positions and reads, newest first: online/offline, geofence enter/leave, and a reader\'s heartbeats, antenna, GPI/GPO, inventory status and alerts',
@@ -292,6 +299,7 @@ const devices: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Querystring: { deviceId?: string, limit: number } }>('/api/rejects', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['devices'],
       summary: 'Messages refused in whole or in part, newest first, with their payloads',

@@ -8,9 +8,9 @@ const place = { type: ['object', 'null'], properties: { lat: { type: 'number' },
 
 const exceptions: FastifyPluginAsync = async (app) => {
   const { store } = app.engine
-  app.addHook('onRequest', app.requireOps)
 
   app.get<{ Querystring: { state: 'open' | 'all', kind?: ExceptionKind, limit: number } }>('/api/exceptions', {
+    config: { access: 'exceptions:read' },
     schema: {
       tags: ['parcels'],
       summary: 'Stalled, suspected-lost and customs-held parcels, silent vehicles and readers\' disconnected antennas, newest first, each with its age, last position and last scan',

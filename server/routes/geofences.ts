@@ -54,9 +54,9 @@ interface GeofenceBody {
 const geofences: FastifyPluginAsync = async (app) => {
   const { engine } = app
   const { config, fences } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   app.post<{ Body: GeofenceBody }>('/api/geofences', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['places'],
       summary: 'Draw a geofence (a circle or a polygon) around a station, a customs zone or a delivery area',
@@ -102,10 +102,12 @@ const geofences: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/geofences', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['places'], summary: 'All geofences', ...ops, response: { 200: listOf(geofenceSchema) } }
   }, async () => ({ items: [...fences.fences()].sort((a, b) => a.id.localeCompare(b.id)) }))
 
   app.delete<{ Params: { id: string } }>('/api/geofences/:id', {
+    config: { access: 'fleet:write' },
     schema: { tags: ['places'], summary: 'Remove a geofence', ...ops, params: idParams, response: { 204: { type: 'null' } } }
   }, async (request, reply) => {
     if (!await deleteGeofence(app.db.sql, request.params.id)) throw new Errors.NotFound('geofence', request.params.id)

@@ -11,10 +11,12 @@ const statusSchema = {
 
 const health: FastifyPluginAsync = async (app) => {
   app.get('/healthz', {
+    config: { access: 'public' },
     schema: { tags: ['operations'], summary: 'Liveness: the process is up and serving', response: { 200: statusSchema } }
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
+    config: { access: 'public' },
     schema: {
       tags: ['operations'],
       summary: 'Readiness: the database answers (within a second) and the MQTT broker accepts devices (in external broker mode: trackstream is subscribed to it)',

@@ -50,9 +50,9 @@ const historySchema = {
 /** The ops desk's replay: where a vehicle drove over a time range, and what happened to parcels on it. */
 const historyRoutes: FastifyPluginAsync = async (app) => {
   const { config } = app.engine.store
-  app.addHook('onRequest', app.requireOps)
 
   app.get<{ Params: { id: string }, Querystring: { from?: string, to?: string } }>('/api/vehicles/:id/history', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['vehicles'],
       summary: 'A vehicle\'s route over a time range (default: the last 24 hours, at most 7 days), with the milestones recorded along it',

@@ -40,8 +40,11 @@ const ingest: FastifyPluginAsync = async (app) => {
   const refuse = async (reply: FastifyReply, deviceId: string | null, reason: RejectReason, address: string): Promise<FastifyReply> => {
     if (reason === 'unknown_device' && deviceId !== null) stats.unknownDevice(deviceId, address, app.now())
     else stats.rejected(deviceId, reason)
+    // an unknown id and a wrong secret answer alike, as MQTT's CONNACK does: the answer must not
+    // tell a stranger which device ids exist (the counters keep the difference for ops)
+    const said = reason === 'unknown_device' || reason === 'bad_secret' ? 'bad_credentials' : reason
     return await reply.code(401).header('www-authenticate', 'Basic realm="trackstream"').send({
-      statusCode: 401, code: 'TS_DEVICE_REFUSED', error: 'Unauthorized', message: `device refused: ${reason}`
+      statusCode: 401, code: 'TS_DEVICE_REFUSED', error: 'Unauthorized', message: `device refused: ${said}`
     })
   }
 
@@ -85,6 +88,7 @@ const ingest: FastifyPluginAsync = async (app) => {
   }
 
   app.post<{ Params: { channel: 'fix' | 'scan' } }>('/api/ingest/:channel', {
+    config: { access: 'device' },
     onRequest: deviceAuth(['trackstream', 'impinj', 'zebra', 'nmea', 'owntracks', 'osmand']),
     schema: {
       tags: ['ingest'],
@@ -102,6 +106,7 @@ const ingest: FastifyPluginAsync = async (app) => {
   })
 
   app.post('/api/driver/events', {
+    config: { access: 'device' },
     onRequest: deviceAuth(FORMATS_BY_KIND.tracker),
     schema: {
       tags: ['ingest'],
@@ -118,6 +123,7 @@ const ingest: FastifyPluginAsync = async (app) => {
   })
 
   app.post('/owntracks', {
+    config: { access: 'device' },
     onRequest: deviceAuth(['owntracks']),
     schema: {
       tags: ['ingest'],
@@ -136,6 +142,7 @@ const ingest: FastifyPluginAsync = async (app) => {
   // Traccar Client and OsmAnd send a query string (any method, or a form body) or a JSON body.
   // The protocol has no password: the device id is the only identity, as in Traccar.
   app.route({
+    config: { access: 'device' },
     method: ['GET', 'POST', 'PUT'],
     url: '/osmand',
     schema: {
@@ -162,6 +169,7 @@ const ingest: FastifyPluginAsync = async (app) => {
 
   for (const format of ['ttn', 'chirpstack'] as const) {
     app.post<{ Querystring: { event?: string } }>(`/integrations/${format}`, {
+      config: { access: 'device' },
       onRequest: deviceAuth([format]),
       schema: {
         tags: ['ingest'],

@@ -42,7 +42,7 @@ const kpis: FastifyPluginAsync<{ refreshMs: number }> = async (app, { refreshMs 
   app.addHook('onClose', async () => { clearInterval(timer) })
 
   app.get<{ Querystring: { from?: string, to?: string, by: KpiGrouping } }>('/api/kpis', {
-    onRequest: app.requireOps,
+    config: { access: 'kpis:read' },
     schema: {
       tags: ['parcels'],
       summary: 'Delivery KPIs by day, last-mile partner, lane or station: on-time, delivery success, first-attempt success, exceptions, loss and damage, COD collected against expected',

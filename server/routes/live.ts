@@ -12,8 +12,10 @@ const BAD_VIEWPORT = JSON.stringify({ type: 'error', error: 'expected {"type":"v
  */
 const live: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { snapshot: 'now' | 'on-viewport' } }>('/ws/live', {
+    config: { access: 'fleet:read' },
     websocket: true,
-    onRequest: app.requireOps,
+    // the session cookie rides on any site's upgrade request: it counts only from our own origins
+    onRequest: [app.requireOwnOrigin],
     schema: {
       tags: ['live'],
       summary: 'WebSocket: live vehicle positions for the ops map (API key or session required)',

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { canSee } from '../auth/permissions.js'
+import { merchantExists } from '../db/queries/merchants.js'
 import { insertParcel, selectParcelByIdOrNumber, selectParcels } from '../db/queries/parcels.js'
 import { selectTimeline } from '../db/queries/timeline.js'
 import { gs1KeyOf, isValidSscc, ssccKey } from '../../gateway/epc.js'
@@ -36,10 +38,12 @@ const parcelSchema = {
   properties: {
     id: { type: 'string' },
     trackingNumber: { type: 'string' },
+    merchantId: { ...nullableString, description: 'whose parcel it is; null for the operator\'s own' },
     epc: nullableString,
     gs1Key: { ...nullableString, description: 'sscc:<SSCC-18> or sgtin:<GTIN-14>.<serial>: any tag encoding it is this parcel' },
     status: { type: 'string' },
     statusAt: dateTime,
+    endedAt: { type: ['string', 'null'], format: 'date-time', description: 'when its journey ended (delivered, returned); null while on its way' },
     destination: {
       type: 'object',
       properties: {
@@ -119,6 +123,7 @@ interface NewParcelBody {
   originCountry?: string
   lastMilePartner?: string
   promisedBy?: string
+  merchantId?: string
 }
 
 interface MilestoneBody {
@@ -137,10 +142,11 @@ interface MilestoneBody {
 const parcels: FastifyPluginAsync = async (app) => {
   const { engine } = app
   const { custody } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   const view = (parcel: ParcelRecord, request: FastifyRequest) => ({
     ...parcel,
+    // the buyer's name and address are personal data: only roles that deliver or settle claims see them
+    destination: request.principal?.permissions.has('pii:read') === true ? parcel.destination : { ...parcel.destination, name: null, address: null },
     cashOnDelivery: parcel.codAmount === null ? null : { amount: parcel.codAmount, currency: parcel.codCurrency },
     trackingUrl: `${request.protocol}://${request.host}/t/${parcel.token}`,
     ...whereIs(parcel.id)
@@ -156,21 +162,37 @@ const parcels: FastifyPluginAsync = async (app) => {
     }
   }
 
+  const visibleTo = (request: FastifyRequest, parcel: ParcelRecord): boolean => canSee(request.principal, parcel.merchantId)
+
+  /** A merchant's parcels are its own; the operator names the merchant, or none. */
+  const ownerOf = async (request: FastifyRequest, named: string | undefined): Promise<string | null> => {
+    const own = request.principal?.merchantId ?? null
+    if (own !== null) {
+      if (named !== undefined && named !== own) throw new Errors.BadShape(`this key registers parcels for merchant "${own}" only`)
+      return own
+    }
+    if (named !== undefined && !await merchantExists(app.db.sql, named)) throw new Errors.UnknownReference('merchant', named)
+    return named ?? null
+  }
+
   /** From the database by id or tracking number: ops paste either, and most parcels are history. */
-  const read = async (idOrTrackingNumber: string): Promise<ParcelRecord> => {
+  const read = async (idOrTrackingNumber: string, request: FastifyRequest): Promise<ParcelRecord> => {
     const parcel = await selectParcelByIdOrNumber(app.db.sql, idOrTrackingNumber)
-    if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
+    // another merchant's parcel does not exist, as far as this merchant can tell
+    if (parcel === undefined || !visibleTo(request, parcel)) throw new Errors.NotFound('parcel', idOrTrackingNumber)
     return parcel
   }
 
   /** As the engine holds it, for a command: on its way, or read back for a late word. */
-  const find = async (idOrTrackingNumber: string): Promise<ActiveParcel> => {
+  const find = async (idOrTrackingNumber: string, request: FastifyRequest): Promise<ActiveParcel> => {
+    if (request.principal?.merchantId !== null) await read(idOrTrackingNumber, request)
     const parcel = await app.findParcel(idOrTrackingNumber)
     if (parcel === undefined) throw new Errors.NotFound('parcel', idOrTrackingNumber)
     return parcel
   }
 
   app.get('/api/milestone-codes', {
+    config: { access: 'parcels:read' },
     schema: {
       tags: ['parcels'],
       summary: 'The milestone vocabulary, each code with its tracking tag and sub-tag (InTransit_003, Delivered_004, …) and its GS1 EPCIS 2.0 business step and disposition',
@@ -210,6 +232,7 @@ const parcels: FastifyPluginAsync = async (app) => {
   }))
 
   app.post<{ Body: NewParcelBody }>('/api/parcels', {
+    config: { access: 'parcels:write' },
     schema: {
       tags: ['parcels'],
       summary: 'Register a parcel; returns the tracking link for the buyer',
@@ -225,6 +248,7 @@ const parcels: FastifyPluginAsync = async (app) => {
           destination: destinationSchema,
           originCountry: { ...countrySchema, description: 'where it ships from; with the destination country it names the lane' },
           lastMilePartner: { type: 'string', minLength: 1, maxLength: 100, description: 'the local delivery partner, for KPIs' },
+          merchantId: { type: 'string', maxLength: 64, description: 'whose parcel it is; a merchant\'s own key sets it to its merchant' },
           promisedBy: { ...dateTime, description: 'the delivery date promised to the buyer; on time means delivered by then' },
           cashOnDelivery: {
             type: 'object',
@@ -241,6 +265,7 @@ const parcels: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const { trackingNumber, epc, sscc, destination: d, cashOnDelivery, originCountry = null, lastMilePartner = null, promisedBy } = request.body
+    const merchantId = await ownerOf(request, request.body.merchantId)
     if (sscc !== undefined && !isValidSscc(sscc)) throw new Errors.BadShape(`SSCC ${sscc} has a wrong check digit`)
     const tagKey = epc === undefined ? null : gs1KeyOf(epc)
     if (sscc !== undefined && tagKey !== null && tagKey !== ssccKey(sscc)) {
@@ -257,6 +282,7 @@ const parcels: FastifyPluginAsync = async (app) => {
           gs1Key: sscc === undefined ? tagKey : ssccKey(sscc),
           // 128 random bits: the link is the only credential a buyer has, so it must not be guessable
           token: randomBytes(16).toString('base64url'),
+          merchantId,
           destination: {
             name: d.name ?? null,
             address: d.address ?? null,
@@ -285,6 +311,7 @@ const parcels: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Querystring: { status?: MilestoneCode, trackingNumber?: string, limit: number, before?: string } }>('/api/parcels', {
+    config: { access: 'parcels:read', auditRead: 'parcel list' },
     schema: {
       tags: ['parcels'],
       summary: 'Parcels, newest first; page with `before` = the `next` of the previous page',
@@ -307,7 +334,7 @@ const parcels: FastifyPluginAsync = async (app) => {
     }
   }, async (request) => {
     const { limit, before } = request.query
-    const found = await selectParcels(app.db.sql, { ...request.query, before: decodeCursor(before) })
+    const found = await selectParcels(app.db.sql, { ...request.query, merchantId: request.principal?.merchantId ?? null, before: decodeCursor(before) })
     const last = found.length === limit ? found.at(-1) : undefined
     return {
       items: found.map((parcel) => view(parcel, request)),
@@ -316,6 +343,7 @@ const parcels: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Params: { id: string } }>('/api/parcels/:id', {
+    config: { access: 'parcels:read', auditRead: 'parcel' },
     schema: {
       tags: ['parcels'],
       summary: 'One parcel, by id or tracking number',
@@ -323,9 +351,10 @@ const parcels: FastifyPluginAsync = async (app) => {
       params: idParams,
       response: { 200: parcelSchema }
     }
-  }, async (request) => view(await read(request.params.id), request))
+  }, async (request) => view(await read(request.params.id, request), request))
 
   app.get<{ Params: { id: string } }>('/api/parcels/:id/timeline', {
+    config: { access: 'parcels:read' },
     schema: {
       tags: ['parcels'],
       summary: 'Every milestone of a parcel, in time order, with where it happened',
@@ -334,7 +363,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 200: listOf(timelineSchema) }
     }
   }, async (request) => ({
-    items: (await selectTimeline(app.db.sql, (await read(request.params.id)).id)).map((entry) => ({
+    items: (await selectTimeline(app.db.sql, (await read(request.params.id, request)).id)).map((entry) => ({
       ...entry,
       tag: MILESTONES[entry.code].tag,
       subtag: subtagOf(entry.code, entry.detail)
@@ -342,6 +371,7 @@ const parcels: FastifyPluginAsync = async (app) => {
   }))
 
   app.post<{ Params: { id: string }, Body: MilestoneBody }>('/api/parcels/:id/milestones', {
+    config: { access: 'parcels:write' },
     schema: {
       tags: ['parcels'],
       summary: 'Record a milestone by hand or from another system (a carrier, customs, a pickup point)',
@@ -373,7 +403,7 @@ const parcels: FastifyPluginAsync = async (app) => {
       response: { 201: { type: 'object', properties: { status: { type: 'string' }, statusAt: dateTime } } }
     }
   }, async (request, reply) => {
-    const parcel = await find(request.params.id)
+    const parcel = await find(request.params.id, request)
     const { code, stationId = null, note = null, lat, lon, reason, proof, cod, recipient } = request.body
     const station = stationId === null ? undefined : engine.store.config.station(stationId)
     if (stationId !== null && station === undefined) throw new Errors.UnknownReference('station', stationId)

@@ -34,9 +34,9 @@ interface ReaderBody {
 const readers: FastifyPluginAsync = async (app) => {
   const { engine } = app
   const { config } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   app.put<{ Params: { id: string }, Body: ReaderBody }>('/api/readers/:id', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['places'],
       summary: 'Place an RFID reader (a registered device of kind reader) at a station, and say what its scans mean',
@@ -87,6 +87,7 @@ const readers: FastifyPluginAsync = async (app) => {
   })
 
   app.put<{ Params: { id: string }, Body: { vehicleId: string | null, mounted?: boolean } }>('/api/readers/:id/vehicle', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['places'],
       summary: 'Say which vehicle is at this dock door (null when it leaves), or mount the reader in a vehicle (mounted: true)',
@@ -119,6 +120,7 @@ const readers: FastifyPluginAsync = async (app) => {
   })
 
   app.get<{ Querystring: { readerId?: string, parcel?: string, limit: number } }>('/api/rfid-visits', {
+    config: { access: 'fleet:read' },
     schema: {
       tags: ['places'],
       summary: 'Tag visits at readers, newest first: one row per tag, reader and visit however many reads it took, with which way it passed a dock door',
@@ -157,6 +159,7 @@ const readers: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/readers', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['places'], summary: 'All readers and what their scans mean', ...ops, response: { 200: listOf(readerSchema) } }
   }, async () => ({ items: await selectReaders(app.db.sql) }))
 }

@@ -23,7 +23,6 @@ const resultSchema = {
 const searchRoutes: FastifyPluginAsync = async (app) => {
   const { store } = app.engine
   const { config, custody } = store
-  app.addHook('onRequest', app.requireOps)
 
   /** Vehicles, containers and devices: the configuration, which the engine holds whole, indexed by key until it changes. */
   function * configured (): Generator<Subject> {
@@ -53,6 +52,7 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
   }
 
   app.get<{ Querystring: { q: string, limit: number } }>('/api/search', {
+    config: { access: 'parcels:read' },
     schema: {
       tags: ['parcels'],
       summary: 'Find parcels (tracking number, EPC, SSCC), vehicles (id, name, plate), devices (id, name) and containers (id, EPC, SSCC)',
@@ -71,8 +71,10 @@ const searchRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const { q, limit } = request.query
     const needle = q.trim().toLowerCase()
-    const parcels = await searchParcels(app.db.sql, needle, limit)
-    const subjects = [...parcels.map((record): Subject => ({ kind: 'parcel', record })), ...configuredMatching(needle)]
+    const parcels = await searchParcels(app.db.sql, needle, limit, request.principal?.merchantId ?? null)
+    // vehicles, containers and devices are the fleet's: not a merchant's or a finance clerk's to find
+    const fleet = request.principal?.permissions.has('fleet:read') === true ? configuredMatching(needle) : []
+    const subjects = [...parcels.map((record): Subject => ({ kind: 'parcel', record })), ...fleet]
     return {
       items: search(subjects, q, limit).map((match) => ({
         kind: match.kind,

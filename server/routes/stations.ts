@@ -26,9 +26,9 @@ type NewStation = Omit<StationRecord, 'createdAt' | 'city' | 'country' | 'timezo
   Partial<Pick<StationRecord, 'city' | 'country' | 'timezone'>>
 
 const stations: FastifyPluginAsync = async (app) => {
-  app.addHook('onRequest', app.requireOps)
 
   app.post<{ Body: NewStation }>('/api/stations', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['places'],
       summary: 'Add a station: a warehouse, sort centre, depot, customs point or other place parcels pass',
@@ -65,6 +65,7 @@ const stations: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/stations', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['places'], summary: 'All stations', ...ops, response: { 200: listOf(stationSchema) } }
   }, async () => ({ items: await selectStations(app.db.sql) }))
 }

@@ -46,7 +46,6 @@ interface DriverInput { name: string, phone?: string }
 const vehicles: FastifyPluginAsync = async (app) => {
   const { engine, hub } = app
   const { config } = engine.store
-  app.addHook('onRequest', app.requireOps)
 
   const view = (vehicle: VehicleRecord) => {
     const position = vehicle.deviceId === null ? undefined : hub.latestPosition(vehicle.deviceId)
@@ -60,6 +59,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
     input == null ? null : { name: input.name, phone: input.phone ?? null, since: new Date(app.now()) }
 
   app.post<{ Body: { id: string, name: string, plate?: string, deviceId?: string, driver?: DriverInput } }>('/api/vehicles', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['vehicles'],
       summary: 'Add a vehicle, optionally with the tracker it carries',
@@ -97,10 +97,12 @@ const vehicles: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/vehicles', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['vehicles'], summary: 'All vehicles with their latest position', ...ops, response: { 200: listOf(vehicleSchema) } }
   }, async () => ({ items: (await selectVehicles(app.db.sql)).map(view) }))
 
   app.get<{ Params: { id: string } }>('/api/vehicles/:id', {
+    config: { access: 'fleet:read' },
     schema: { tags: ['vehicles'], summary: 'One vehicle: its tracker, driver and latest position', ...ops, params: idParams, response: { 200: vehicleSchema } }
   }, async (request) => {
     const vehicle = config.vehicle(request.params.id)
@@ -109,6 +111,7 @@ const vehicles: FastifyPluginAsync = async (app) => {
   })
 
   app.put<{ Params: { id: string }, Body: { driver: DriverInput | null } }>('/api/vehicles/:id/driver', {
+    config: { access: 'fleet:write' },
     schema: {
       tags: ['vehicles'],
       summary: 'Say who drives the vehicle now (at the start of a shift), or null when nobody does',

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { canSee } from '../auth/permissions.js'
 import { insertPing, requeueFailed, selectDeliveries } from '../db/queries/webhook-deliveries.js'
 import {
   deleteSubscription, insertSubscription, selectSubscription, selectSubscriptions, type WebhookSubscription
 } from '../db/queries/webhook-subscriptions.js'
 import { Errors } from '../errors.js'
 import { MILESTONE_CODES } from '../tracking/milestones.js'
+import { checkDestination } from '../webhooks/destination.js'
 import { newSecret } from '../webhooks/sign.js'
 import { dateTime, listOf, nullableNumber, nullableString, ops } from './schemas.js'
 
@@ -20,6 +22,7 @@ const uuidParams = {
 const subscriptionProperties = {
   id: { type: 'string' },
   url: { type: 'string' },
+  merchantId: { ...nullableString, description: 'set for a merchant\'s own subscription: it hears of that merchant\'s parcels only' },
   events: { type: 'array', items: { type: 'string' } },
   description: nullableString,
   enabled: { type: 'boolean' },
@@ -37,7 +40,7 @@ const deliverySchema = {
     status: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
     attempts: { type: 'integer' },
     lastStatusCode: nullableNumber,
-    lastError: nullableString,
+    lastError: { ...nullableString, description: 'why the last attempt failed, e.g. "HTTP 503" or "forbidden destination: …"; never the receiver\'s answer' },
     lastAttemptAt: { type: ['string', 'null'], format: 'date-time' },
     nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
     deliveredAt: { type: ['string', 'null'], format: 'date-time' },
@@ -55,15 +58,22 @@ interface NewSubscriptionBody {
 }
 
 const webhooks: FastifyPluginAsync = async (app) => {
-  app.addHook('onRequest', app.requireOps)
 
-  const find = async (id: string): Promise<WebhookSubscription> => {
+  /** Refuses a URL that points inside the operator's network (issue 14); what a name resolves to is checked at delivery. */
+  const allowedDestination = (url: string): void => {
+    const verdict = checkDestination(url, { allowPrivate: app.webhooks.allowPrivate })
+    if (!verdict.allowed) throw new Errors.ForbiddenDestination(verdict.reason)
+  }
+
+  const find = async (id: string, request: FastifyRequest): Promise<WebhookSubscription> => {
     const subscription = await selectSubscription(app.db.sql, id)
-    if (subscription === undefined) throw new Errors.NotFound('webhook', id)
+    // another merchant's subscription does not exist, as far as this merchant can tell
+    if (subscription === undefined || !canSee(request.principal, subscription.merchantId)) throw new Errors.NotFound('webhook', id)
     return subscription
   }
 
   app.post<{ Body: NewSubscriptionBody }>('/api/webhooks', {
+    config: { access: 'webhooks' },
     schema: {
       tags: ['webhooks'],
       summary: 'Subscribe a URL to milestone events; the answer holds the signing secret, shown once',
@@ -73,7 +83,12 @@ const webhooks: FastifyPluginAsync = async (app) => {
         required: ['url'],
         additionalProperties: false,
         properties: {
-          url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http:// or https://' },
+          url: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 2048,
+            description: 'http:// or https://, without a user name or password; not loopback, private, link-local or other non-public addresses (400 TS_FORBIDDEN_DESTINATION) unless WEBHOOK_ALLOW_PRIVATE=true'
+          },
           events: { type: 'array', items: eventType, minItems: 1, uniqueItems: true, default: ['*'] },
           description: { type: 'string', maxLength: 500 },
           secret: { type: 'string', minLength: 16, maxLength: 256, description: 'defaults to 32 random bytes, base64url' },
@@ -88,11 +103,13 @@ const webhooks: FastifyPluginAsync = async (app) => {
     const { url, events, description = null, enabled } = request.body
     const href = httpUrl(url)
     if (href === undefined) throw new Errors.BadShape('url must be an http:// or https:// URL')
+    allowedDestination(href)
     const secret = request.body.secret ?? newSecret()
     const subscription = await insertSubscription(app.db.sql, {
       id: randomUUID(),
       url: href,
       secret,
+      merchantId: request.principal?.merchantId ?? null,
       events: events.includes('*') ? ['*'] : events,
       description,
       enabled,
@@ -102,10 +119,12 @@ const webhooks: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/api/webhooks', {
+    config: { access: 'webhooks' },
     schema: { tags: ['webhooks'], summary: 'Every webhook subscription (without secrets)', ...ops, response: { 200: listOf(subscriptionSchema) } }
-  }, async () => ({ items: await selectSubscriptions(app.db.sql) }))
+  }, async (request) => ({ items: await selectSubscriptions(app.db.sql, request.principal?.merchantId ?? null) }))
 
   app.delete<{ Params: { id: string } }>('/api/webhooks/:id', {
+    config: { access: 'webhooks' },
     schema: {
       tags: ['webhooks'],
       summary: 'Unsubscribe: stops deliveries and deletes the delivery log',
@@ -114,11 +133,13 @@ const webhooks: FastifyPluginAsync = async (app) => {
       response: { 204: { type: 'null' } }
     }
   }, async (request, reply) => {
+    await find(request.params.id, request)
     if (!await deleteSubscription(app.db.sql, request.params.id)) throw new Errors.NotFound('webhook', request.params.id)
     return await reply.code(204).send()
   })
 
   app.get<{ Params: { id: string }, Querystring: { limit: number } }>('/api/webhooks/:id/deliveries', {
+    config: { access: 'webhooks' },
     schema: {
       tags: ['webhooks'],
       summary: 'The delivery log: one entry per event, with its attempts, newest first',
@@ -131,11 +152,12 @@ const webhooks: FastifyPluginAsync = async (app) => {
       response: { 200: listOf(deliverySchema) }
     }
   }, async (request) => {
-    const subscription = await find(request.params.id)
+    const subscription = await find(request.params.id, request)
     return { items: await selectDeliveries(app.db.sql, subscription.id, request.query.limit) }
   })
 
   app.post<{ Params: { id: string } }>('/api/webhooks/:id/test', {
+    config: { access: 'webhooks' },
     schema: {
       tags: ['webhooks'],
       summary: 'Send a ping event to this subscription now',
@@ -144,8 +166,10 @@ const webhooks: FastifyPluginAsync = async (app) => {
       response: { 202: { type: 'object', properties: { eventId: { type: 'string' }, deliveryId: { type: 'string' } } } }
     }
   }, async (request, reply) => {
-    const subscription = await find(request.params.id)
+    const subscription = await find(request.params.id, request)
     if (!subscription.enabled) throw new Errors.WrongState(`webhook "${subscription.id}" is disabled`)
+    // stored before the check existed, or while WEBHOOK_ALLOW_PRIVATE was on
+    allowedDestination(subscription.url)
     const now = app.now()
     const eventId = randomUUID()
     const deliveryId = await insertPing(app.db.sql, {
@@ -161,6 +185,7 @@ const webhooks: FastifyPluginAsync = async (app) => {
   })
 
   app.post<{ Params: { id: string } }>('/api/webhooks/deliveries/:id/retry', {
+    config: { access: 'webhooks' },
     schema: {
       tags: ['webhooks'],
       summary: 'Queue a failed delivery again, for one more attempt now',
@@ -170,7 +195,7 @@ const webhooks: FastifyPluginAsync = async (app) => {
     }
   }, async (request, reply) => {
     const { id } = request.params
-    const previous = await requeueFailed(app.db.sql, id, app.now())
+    const previous = await requeueFailed(app.db.sql, id, app.now(), request.principal?.merchantId ?? null)
     if (previous === undefined) throw new Errors.NotFound('webhook delivery', id)
     if (previous !== 'failed') throw new Errors.WrongState(`webhook delivery "${id}" is ${previous}; only a failed one can be retried`)
     app.webhooks.wake()

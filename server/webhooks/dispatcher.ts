@@ -26,6 +26,8 @@ export interface DispatcherOptions {
   maxInFlight?: number
   /** Events fanned out per query. */
   batchSize?: number
+  /** WEBHOOK_ALLOW_PRIVATE: deliveries to loopback and private addresses are allowed. */
+  allowPrivate?: boolean
 }
 
 /** A round fans out while there is a full batch to do, but at most this many batches. */
@@ -143,7 +145,8 @@ export class Dispatcher {
       body: delivery.body,
       timestamp: Math.floor(now() / 1000),
       timeoutMs,
-      signal: this.shutdown.signal
+      signal: this.shutdown.signal,
+      allowPrivate: this.options.allowPrivate === true
     })
     const at = now()
     let outcome: AttemptOutcome

@@ -56,7 +56,7 @@ describe.skipIf(unavailable !== undefined)('a configured tile server for the bas
   it('draws the ops map from BASEMAP_TILE_URL, credited with BASEMAP_ATTRIBUTION, instead of the offline basemap', async () => {
     const offline: string[] = []
     const { page, errors } = await openPage(browser, server.httpUrl, { watch: (p) => { p.on('request', (request) => { if (request.url().includes('/basemap/')) offline.push(request.url()) }) } })
-    await page.fill('#api-key', TEST_API_KEY)
+    await page.fill('#login-password', TEST_API_KEY)
     await page.click('button[type=submit]')
     await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)
     await expect.poll(() => requested.filter((url) => /^\/\d+\/\d+\/\d+\.png$/.test(url)).length, { timeout: 10_000 }).toBeGreaterThan(0)

@@ -55,7 +55,7 @@ describe.skipIf(unavailable !== undefined)('the ops page\'s search box and route
     // the browser keeps the session cookie: only the first page of the run logs in
     await page.waitForSelector('#login:not([hidden]), #app:not([hidden])', { timeout: 10_000 })
     if (await page.isVisible('#login')) {
-      await page.fill('#api-key', TEST_API_KEY)
+      await page.fill('#login-password', TEST_API_KEY)
       await page.click('button[type=submit]')
     }
     await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true, undefined, { timeout: 15_000 })

@@ -67,7 +67,7 @@ describe.skipIf(unavailable !== undefined)('the pages ride out a dropped connect
 
   it('shows the ops desk that it is reconnecting, then where the vehicle went meanwhile', async () => {
     const { page, errors } = await open('/')
-    await page.fill('#api-key', TEST_API_KEY)
+    await page.fill('#login-password', TEST_API_KEY)
     await page.click('button[type=submit]')
     await page.waitForSelector('#connection[data-connected="true"]')
     await expect.poll(async () => await page.evaluate(() => (window as unknown as { trackstream: { positions: Map<string, { lat: number }> } }).trackstream.positions.get('van-r1')?.lat), { timeout: 10_000 }).toBe(21.03)

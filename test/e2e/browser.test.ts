@@ -54,7 +54,7 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
 
   it('refuses a customer\'s tracking token at the ops login', async () => {
     const { page, errors } = await open('/')
-    await page.fill('#api-key', token)
+    await page.fill('#login-password', token)
     await page.click('button[type=submit]')
     await expect.poll(async () => await page.textContent('#login-error')).toBe('That API key is not valid.')
     expect(await page.isVisible('#app')).toBe(false)
@@ -71,7 +71,7 @@ describe.skipIf(unavailable !== undefined)('the pages in a real browser', () => 
 
   it('shows a vehicle on the ops map and moves it as fixes arrive', async () => {
     const { page, errors } = await open('/')
-    await page.fill('#api-key', TEST_API_KEY)
+    await page.fill('#login-password', TEST_API_KEY)
     await page.click('button[type=submit]')
     await page.waitForSelector('#connection[data-connected="true"]')
     await page.waitForFunction(() => (window as unknown as { trackstream?: { map: { loaded: () => boolean } } }).trackstream?.map.loaded() === true)

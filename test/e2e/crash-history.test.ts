@@ -70,12 +70,16 @@ describe('with a million parcels in the database', () => {
     expect(after.milestones).toBe(before.milestones)
     expect(await parcelsOnTheirWay(servers.httpUrl)).toBe(after.active)
 
-    // a parcel delivered months ago is still found and tracked, from the database
+    // a delivered parcel is still found and tracked, from the database, while its link lasts
+    // (TRACKING_LINK_DAYS, 90, after the delivery); one delivered before that says its link expired
     const { rows } = await db.pool.query<{ tracking_number: string, public_token: string }>(
-      'SELECT tracking_number, public_token FROM parcels WHERE ended_at IS NOT NULL ORDER BY id LIMIT 1')
+      "SELECT tracking_number, public_token FROM parcels WHERE ended_at > now() - interval '80 days' ORDER BY id LIMIT 1")
     const old = rows[0] as { tracking_number: string, public_token: string }
     const tracked = await fetch(`${servers.httpUrl}/api/track/${old.public_token}`)
     expect(tracked.status).toBe(200)
+    const { rows: expired } = await db.pool.query<{ public_token: string }>(
+      "SELECT public_token FROM parcels WHERE ended_at < now() - interval '100 days' ORDER BY id LIMIT 1")
+    expect((await fetch(`${servers.httpUrl}/api/track/${expired[0]?.public_token ?? 'none'}`)).status).toBe(410)
     expect(((await tracked.json()) as { status: { code: string } | null }).status?.code).toBe('delivered')
     const found = await remoteApi(servers.httpUrl, 'GET', `/api/search?q=${encodeURIComponent(old.tracking_number)}`)
     expect(JSON.stringify(await found.json())).toContain(old.tracking_number)

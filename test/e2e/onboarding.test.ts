@@ -181,6 +181,32 @@ describe('the trackstream CLI', () => {
     }
   }
 
+  it('adds merchants, creates and revokes keys, and manages users', async () => {
+    expect(await cli('merchants', 'add', 'acme', '--name', 'Acme Ltd')).toEqual({ code: 0, out: 'merchant acme (Acme Ltd) added\n' })
+    expect((await cli('merchants', 'list')).out).toBe('acme\tAcme Ltd\n')
+    const created = await cli('keys', 'create', '--name', 'acme erp', '--merchant', 'acme', '--scope', 'parcels:read', '--scope', 'webhooks')
+    expect(created.code).toBe(0)
+    const key = /key: (ts_\S+)/.exec(created.out)?.[1] ?? ''
+    const keyId = key.split('_')[1] ?? ''
+    expect((await fetch(`${server.httpUrl}/api/parcels`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+    expect((await cli('keys', 'list', '--merchant', 'acme')).out).toMatch(new RegExp(`${keyId}\\s+acme erp\\s+acme\\s+parcels:read,webhooks\\s+never\\s+\\S+`))
+    expect((await cli('keys', 'revoke', keyId)).out).toMatch(new RegExp(`^key ${keyId} revoked at `))
+    expect((await fetch(`${server.httpUrl}/api/parcels`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401)
+    expect((await cli('keys', 'create', '--name', 'bad', '--merchant', 'acme', '--scope', 'fleet:write')).code).toBe(2)
+
+    const added = await cli('users', 'add', 'desk@ops.example', '--role', 'dispatcher')
+    expect(added.out).toMatch(/^user desk@ops\.example added as dispatcher\npassword: \S{20}/)
+    const password = /password: (\S+)/.exec(added.out)?.[1] ?? ''
+    const login = async (): Promise<number> => (await fetch(`${server.httpUrl}/api/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'desk@ops.example', password })
+    })).status
+    expect(await login()).toBe(200)
+    expect((await cli('users', 'set-role', 'desk@ops.example', 'finance')).out).toBe('desk@ops.example is now finance; 1 sessions ended\n')
+    expect((await cli('users', 'disable', 'desk@ops.example')).code).toBe(0)
+    expect(await login()).toBe(401)
+    expect((await cli('users', 'list')).out).toMatch(/desk@ops\.example\s+finance\s+-\s+disabled/)
+  })
+
   it('registers, lists, rotates, disables and places devices', async () => {
     const added = await cli('devices', 'add', 'cli-reader', '--kind', 'reader', '--format', 'impinj', '--owner', 'acme')
     expect(added.code).toBe(0)

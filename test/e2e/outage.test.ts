@@ -56,6 +56,8 @@ describe('an outage matrix under QoS 1 load', () => {
       ETA_SWEEP_MS: '100',
       KPI_REFRESH_MS: '200',
       WEBHOOK_POLL_MS: '100',
+      // its webhook receiver is on 127.0.0.1
+      WEBHOOK_ALLOW_PRIVATE: 'true',
       RFID_WINDOW_MS: '100'
     })
     await server.waitForOutput(/trackstream is running/)

@@ -29,6 +29,7 @@ export function newParcel (id: string, createdAt: number, extra: Partial<ParcelR
     epc: null,
     gs1Key: null,
     token: `token-${id}`,
+    merchantId: null,
     status: 'info_received',
     statusAt: new Date(createdAt),
     destination: { name: null, address: null, city: 'Bangkok', postcode: null, country: 'TH', lat: null, lon: null },

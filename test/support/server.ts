@@ -43,6 +43,7 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
     LOG_LEVEL: process.env.TRACKSTREAM_TEST_LOG ?? 'silent',
     LOG_FORMAT: 'json',
     LIVE_TICK_MS: '20',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...options.env
   })
   const app = await buildApp({ config, databaseUrl: config.databaseUrl ?? db.url, apiKey: TEST_API_KEY, logger: createLogger(config), clock: options.clock })
@@ -52,7 +53,9 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
     ? undefined
     : await app.gateway.listenTls(0, '127.0.0.1', { cert: await readFile(config.mqttTls.certFile), key: await readFile(config.mqttTls.keyFile) })
   const { port } = app.server.address() as { port: number }
-  const httpUrl = `http://127.0.0.1:${port}`
+  // HTTP_TLS=true: https and wss (api() is fetch, which does not trust a self-signed certificate)
+  const secure = config.httpTls !== undefined
+  const httpUrl = `${secure ? 'https' : 'http'}://127.0.0.1:${port}`
 
   const api: TestServer['api'] = async (method, route, body) => {
     const response = await fetch(`${httpUrl}${route}`, {
@@ -71,7 +74,7 @@ export async function startTestServer (options: TestServerOptions = {}): Promise
     app,
     db,
     httpUrl,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    wsUrl: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}`,
     mqttUrl: `mqtt://127.0.0.1:${mqtt.port}`,
     mqttsUrl: tls === undefined ? undefined : `mqtts://localhost:${tls.port}`,
     api,

@@ -41,12 +41,18 @@ describe('loadConfig', () => {
       webhookTimeoutMs: 10_000,
       webhookRetryBaseMs: 180_000,
       webhookConcurrency: 4,
+      webhookAllowPrivate: false,
       geofence: { hysteresisM: 30, minDwellMs: 30_000, maxAccuracyM: 100 },
       kpiRefreshMs: 60_000,
       rfidWindowMs: 2000,
       eta: { sweepMs: 5000, pushThresholdMs: 120_000, serviceMs: 180_000 },
       exceptions: { sweepMs: 15_000, stallSlaMs: 172_800_000, customsSlaMs: 259_200_000, vehicleSilentMs: 900_000 },
+      access: { sessionIdleMs: 1_800_000, sessionMaxMs: 43_200_000, loginPerMinute: 10, loginFreeTries: 5, keyPerMinute: 6000, trackingPerMinute: 120, trackingLinkDays: 90 },
       mqttTls: undefined,
+      httpTls: undefined,
+      trustProxy: false,
+      allowedOrigins: [],
+      cspExtraOrigins: [],
       upstream: undefined
     })
   })

@@ -10,6 +10,7 @@ interface ParcelRow {
   epc: string | null
   gs1_key: string | null
   public_token: string
+  merchant_id: string | null
   status: MilestoneCode
   status_at: Date
   dest_name: string | null
@@ -29,7 +30,7 @@ interface ParcelRow {
 }
 
 const COLUMNS = `id, tracking_number, epc, gs1_key, public_token, status, status_at, dest_name, dest_address, dest_city,
-  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, origin_country, last_mile_partner, promised_by, created_at, ended_at`
+  dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, origin_country, last_mile_partner, promised_by, created_at, ended_at, merchant_id`
 
 function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecord {
   return {
@@ -38,6 +39,7 @@ function toRecord (row: ParcelRow, recent: TrackedMilestone[] = []): ParcelRecor
     epc: row.epc,
     gs1Key: row.gs1_key,
     token: row.public_token,
+    merchantId: row.merchant_id,
     status: row.status,
     statusAt: row.status_at,
     destination: {
@@ -66,6 +68,7 @@ export interface NewParcel {
   epc: string | null
   gs1Key: string | null
   token: string
+  merchantId: string | null
   destination: Destination
   codAmount: number | null
   codCurrency: string | null
@@ -82,8 +85,8 @@ export async function insertParcel (sql: Sql, parcel: NewParcel): Promise<Parcel
     `WITH parcel AS (
        INSERT INTO parcels (id, tracking_number, epc, public_token, status, status_at, dest_name, dest_address, dest_city,
                             dest_postcode, dest_country, dest_lat, dest_lon, cod_amount, cod_currency, created_at, gs1_key,
-                            origin_country, last_mile_partner, promised_by)
-       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5, $15, $16, $17, $18)
+                            origin_country, last_mile_partner, promised_by, merchant_id)
+       VALUES ($1, $2, $3, $4, 'info_received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $5, $15, $16, $17, $18, $19)
        RETURNING ${COLUMNS}
      ), first_milestone AS (
        INSERT INTO milestones (parcel_id, code, time, source) SELECT id, 'info_received', created_at, 'api' FROM parcel
@@ -91,7 +94,7 @@ export async function insertParcel (sql: Sql, parcel: NewParcel): Promise<Parcel
      SELECT * FROM parcel`,
     [parcel.id, parcel.trackingNumber, parcel.epc, parcel.token, parcel.createdAt, d.name, d.address, d.city,
       d.postcode, d.country, d.lat, d.lon, parcel.codAmount, parcel.codCurrency, parcel.gs1Key,
-      parcel.originCountry, parcel.lastMilePartner, parcel.promisedBy])
+      parcel.originCountry, parcel.lastMilePartner, parcel.promisedBy, parcel.merchantId])
   const row = rows[0] as ParcelRow
   return toRecord(row, [{ code: 'info_received', time: row.created_at.getTime(), stationId: null }])
 }
@@ -101,6 +104,8 @@ export interface ParcelQuery {
   status?: MilestoneCode
   trackingNumber?: string
   limit: number
+  /** Only this merchant's parcels; undefined or null for every merchant's. */
+  merchantId?: string | null
   /** Keyset pagination: the createdAt and id of the last parcel of the previous page. */
   before?: { createdAt: Date, id: string }
 }
@@ -112,10 +117,11 @@ export async function selectParcels (sql: Sql, query: ParcelQuery): Promise<Parc
         AND ($2::text IS NULL OR tracking_number = $2)
         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
         AND ($6::uuid IS NULL OR id = $6)
+        AND ($7::text IS NULL OR merchant_id = $7)
       ORDER BY created_at DESC, id DESC
       LIMIT $5`,
     [query.status ?? null, query.trackingNumber ?? null, query.before?.createdAt ?? null, query.before?.id ?? null,
-      query.limit, query.id ?? null])
+      query.limit, query.id ?? null, query.merchantId ?? null])
   return rows.map((row) => toRecord(row))
 }
 

@@ -85,16 +85,17 @@ export async function insertPing (sql: Sql, ping: { eventId: string, subscriptio
  * Puts a failed delivery back in the queue, due now, for one more attempt. Returns the status it
  * had (only 'failed' is re-queued), or undefined if there is no such delivery.
  */
-export async function requeueFailed (sql: Sql, deliveryId: string, now: number): Promise<DeliveryStatus | undefined> {
+export async function requeueFailed (sql: Sql, deliveryId: string, now: number, merchantId: string | null = null): Promise<DeliveryStatus | undefined> {
   const [row] = await sql.query<{ status: DeliveryStatus }>(
     `WITH target AS (
-       SELECT id, status FROM webhook_deliveries WHERE id = $1 FOR UPDATE
+       SELECT d.id, d.status FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+        WHERE d.id = $1 AND ($3::text IS NULL OR s.merchant_id = $3) FOR UPDATE OF d
      ), requeued AS (
        UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = to_timestamp($2::float8 / 1000.0)
          FROM target
         WHERE d.id = target.id AND target.status = 'failed'
      )
      SELECT status FROM target`,
-    [deliveryId, now])
+    [deliveryId, now, merchantId])
   return row?.status
 }

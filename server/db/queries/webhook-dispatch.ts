@@ -12,7 +12,7 @@ import type { Sql } from '../sql.js'
 export async function fanOutEvents (sql: Sql, now: number, limit: number): Promise<number> {
   const [row] = await sql.query<{ events: number }>(
     `WITH events AS (
-       SELECT id, type FROM webhook_outbox
+       SELECT id, type, parcel_id FROM webhook_outbox
         WHERE dispatched_at IS NULL
         ORDER BY created_at
         LIMIT $2
@@ -21,7 +21,10 @@ export async function fanOutEvents (sql: Sql, now: number, limit: number): Promi
        INSERT INTO webhook_deliveries (event_id, subscription_id, next_attempt_at, created_at)
        SELECT e.id, s.id, to_timestamp($1::float8 / 1000.0), to_timestamp($1::float8 / 1000.0)
          FROM events e
+         LEFT JOIN parcels p ON p.id = e.parcel_id
+         -- a merchant's subscription hears of its own parcels only; the operator's of every one
          JOIN webhook_subscriptions s ON s.enabled AND s.event_types && ARRAY[e.type, '*']
+                                     AND (s.merchant_id IS NULL OR s.merchant_id = p.merchant_id)
        ON CONFLICT (event_id, subscription_id) DO NOTHING
      ), marked AS (
        UPDATE webhook_outbox o SET dispatched_at = to_timestamp($1::float8 / 1000.0)
