@@ -84,7 +84,8 @@ export const driverEventJsonSchema = {
           description: 'the cash collected; a decimal string is safest',
           anyOf: [{ type: 'string', pattern: '^\\d{1,12}(\\.\\d{1,4})?$' }, { type: 'number', minimum: 0, maximum: 1e12 }]
         },
-        currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' }
+        currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217' },
+        method: { type: 'string', enum: ['cash', 'card', 'qr'], description: 'how the buyer paid at the door: cash goes into the driver\'s hands, card and QR wallet payments to the operator\'s payment provider; cash when absent' }
       }
     },
     recipient: { type: 'string', maxLength: 200, description: 'who took the parcel' },

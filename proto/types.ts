@@ -53,8 +53,8 @@ export interface DriverEvent {
   reason?: AttemptReason
   /** A reference to a photo, a signature or a PIN check held elsewhere (object-store key or URL). */
   proof?: { kind: 'photo' | 'signature' | 'pin', ref: string }
-  /** Cash collected: a decimal string, never a float. */
-  cod?: { amount: string, currency: string }
+  /** Cash collected: a decimal string, never a float; paid in cash (the default), by card or by QR wallet. */
+  cod?: { amount: string, currency: string, method?: 'cash' | 'card' | 'qr' }
   recipient?: string
   note?: string
 }

@@ -30,6 +30,7 @@ import upstreamPlugin from './plugins/upstream.js'
 import webhooksPlugin from './plugins/webhooks.js'
 import wsOriginPlugin from './plugins/ws-origin.js'
 import accessRoutes from './routes/access.js'
+import cashRoutes from './routes/cash.js'
 import custodyRoutes from './routes/custody.js'
 import dashboardRoutes, { DASHBOARD_DIST } from './routes/dashboard.js'
 import financeRoutes from './routes/finance.js'
@@ -185,6 +186,7 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(exceptionRoutes)
   await app.register(searchRoutes)
   await app.register(financeRoutes)
+  await app.register(cashRoutes)
   await app.register(kpiRoutes, { refreshMs: config.kpiRefreshMs })
   await app.register(trackingLinkRoutes, config.access)
   await app.register(trackRoutes, config.access)

@@ -16,7 +16,7 @@ interface DriverEventJson {
   lon?: number
   reason?: AttemptReason
   proof?: { kind: 'photo' | 'signature' | 'pin', ref: string }
-  cod?: { amount: string | number, currency: string }
+  cod?: { amount: string | number, currency: string, method?: 'cash' | 'card' | 'qr' }
   recipient?: string
   note?: string
 }
@@ -70,7 +70,7 @@ function toEvent (item: DriverEventJson, deviceId: string): DriverEvent {
   }
   if (item.reason !== undefined) event.reason = item.reason
   if (item.proof !== undefined) event.proof = { kind: item.proof.kind, ref: item.proof.ref }
-  if (item.cod !== undefined) event.cod = { amount: String(item.cod.amount), currency: item.cod.currency }
+  if (item.cod !== undefined) event.cod = { amount: String(item.cod.amount), currency: item.cod.currency, ...(item.cod.method === undefined ? {} : { method: item.cod.method }) }
   if (item.recipient !== undefined) event.recipient = item.recipient
   if (item.note !== undefined) event.note = item.note
   return event

@@ -6,19 +6,21 @@ import { crossingsPart } from './queries/geofences.js'
 import { eventsPart } from './queries/insert-events.js'
 import { milestonesPart } from './queries/insert-milestones.js'
 import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
+import { postEntries, selectCodParcels } from './queries/ledger.js'
+import { doorEntries, isCollection } from '../ledger/door.js'
 import { positionsPart } from './queries/insert-positions.js'
 import { readsPart } from './queries/insert-reads.js'
 import { rejectsPart } from './queries/insert-rejects.js'
-import { isUniqueViolation, withTransaction } from './sql.js'
+import { isUniqueViolation, withTransaction, type Sql } from './sql.js'
 import { runParts, type WritePart } from './write-part.js'
-import type { WriteSet } from '../model.js'
+import type { MilestoneRow, WriteSet } from '../model.js'
 
 /**
  * Everything a group commit carries is durable together, or none of it: one transaction, with all
  * the rows in one statement (write-part.ts), so that the connection does not wait on a busy event
  * loop between one table's rows and the next. What must read those rows once written (a parcel's
- * outcome reads its milestones; device health and the antenna exceptions it opens) follows in the
- * same transaction, for the few batches that have any.
+ * outcome reads its milestones; device health and the antenna exceptions it opens; the cash a
+ * delivery took, into the ledger) follows in the same transaction, for the few batches that have any.
  *
  * The transaction is explicit, not the statement's own: a statement blocked on a lock when the
  * server dies would still commit once the lock is released, where an open transaction is rolled
@@ -41,6 +43,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
   const parts = partsOf(set, skipDuplicates)
   const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
   const outcomes = parcelsWithOutcome(set)
+  const collections = set.milestones.filter(isCollection)
   if (parts.length === 0 && health.length === 0) return
   await withTransaction(pool, async (sql) => {
     if (parts.length > 0) await runParts(sql, parts)
@@ -48,6 +51,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     const antennas = antennaStates(health)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
     if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)
+    if (collections.length > 0) await bookDoorCash(sql, collections)
   })
 }
 
@@ -61,6 +65,15 @@ function partsOf (set: WriteSet, skipDuplicates: boolean): WritePart[] {
   if (set.crossings.length > 0) parts.push(crossingsPart(set.crossings))
   if (set.rejects.length > 0) parts.push(rejectsPart(set.rejects))
   return parts
+}
+
+/** The cash a delivery took, into the ledger with the milestone that says so (ledger/door.ts). */
+async function bookDoorCash (sql: Sql, collections: readonly MilestoneRow[]): Promise<void> {
+  const parcels = await selectCodParcels(sql, [...new Set(collections.map((row) => row.parcelId))])
+  await postEntries(sql, collections.flatMap((row) => {
+    const parcel = parcels.get(row.parcelId)
+    return parcel === undefined ? [] : doorEntries(row, parcel)
+  }))
 }
 
 function parcelsWithOutcome (set: WriteSet): string[] {

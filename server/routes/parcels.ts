@@ -97,7 +97,7 @@ const timelineSchema = {
       properties: {
         reason: { type: 'string' },
         proof: { type: 'object', properties: { kind: { type: 'string' }, ref: { type: 'string' } } },
-        cod: { type: 'object', properties: { amount: { type: 'string' }, currency: { type: 'string' } } },
+        cod: { type: 'object', properties: { amount: { type: 'string' }, currency: { type: 'string' }, method: { type: 'string', enum: ['cash', 'card', 'qr'] } } },
         recipient: { type: 'string' }
       }
     },
@@ -135,7 +135,7 @@ interface MilestoneBody {
   note?: string
   reason?: AttemptReason
   proof?: { kind: 'photo' | 'signature' | 'pin', ref: string }
-  cod?: { amount: string, currency: string }
+  cod?: { amount: string, currency: string, method?: 'cash' | 'card' | 'qr' }
   recipient?: string
 }
 
@@ -395,7 +395,11 @@ const parcels: FastifyPluginAsync = async (app) => {
             type: 'object',
             required: ['amount', 'currency'],
             additionalProperties: false,
-            properties: { amount: { type: 'string', pattern: '^\\d{1,12}(\\.\\d{1,4})?$' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } }
+            properties: {
+              amount: { type: 'string', pattern: '^\\d{1,12}(\\.\\d{1,4})?$' },
+              currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+              method: { type: 'string', enum: ['cash', 'card', 'qr'], description: 'how it was paid at the door; cash when absent' }
+            }
           },
           recipient: { type: 'string', maxLength: 200 }
         }

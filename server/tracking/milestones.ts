@@ -98,7 +98,8 @@ export interface MilestoneDetail {
   reason?: AttemptReason
   /** A reference to a photo or signature held elsewhere (an object-store key or URL). */
   proof?: { kind: 'photo' | 'signature' | 'pin', ref: string }
-  cod?: { amount: string, currency: string }
+  /** The cash collected; `method` says how it was paid at the door (cash when absent). */
+  cod?: { amount: string, currency: string, method?: 'cash' | 'card' | 'qr' }
   recipient?: string
 }
 

@@ -1,0 +1,65 @@
+import { parseAmount } from '../money/currency.js'
+import type { MilestoneRow } from '../model.js'
+import { transfer, type LedgerEntry } from './entries.js'
+
+/** What the ledger needs of a parcel whose cash a milestone speaks of. */
+export interface CodParcel {
+  id: string
+  merchantId: string | null
+  /** What the buyer owes at the door, as stored (a decimal string), in codCurrency. */
+  codAmount: string | null
+  codCurrency: string | null
+}
+
+export type PaymentMethod = 'cash' | 'card' | 'qr'
+
+/** The milestones that say cash changed hands at the door. */
+export function isCollection (row: MilestoneRow): boolean {
+  return (row.code === 'delivered' || row.code === 'cod_collected') && row.detail?.cod !== undefined
+}
+
+/**
+ * The entries a delivery with cash on delivery makes, keyed so that a milestone recorded again
+ * (redelivered, replayed after a crash, seen by two instances) makes them once:
+ * - once per parcel, its COD falls due: the buyer owes it, and the operator owes it on to the
+ *   merchant (cod_due / merchant_payable);
+ * - per collection, what the driver took: in cash into the driver's hands (the driver app's device),
+ *   by card or QR wallet to the payment provider (cod_due is credited by what was paid, so a short
+ *   payment leaves the rest owing: a discrepancy, listed at GET /api/cash/discrepancies).
+ * A parcel without COD, or an amount that is not one of its currency, makes none.
+ */
+export function doorEntries (row: MilestoneRow, parcel: CodParcel): LedgerEntry[] {
+  const cod = row.detail?.cod
+  if (cod === undefined) return []
+  const entries: LedgerEntry[] = []
+  const at = new Date(row.time)
+  const merchant = parcel.merchantId ?? ''
+  const due = parcel.codAmount === null || parcel.codCurrency === null ? null : parseAmount(parcel.codAmount, parcel.codCurrency)
+  if (due !== null && due.minor > 0n) {
+    entries.push({
+      key: `due:${parcel.id}`,
+      at,
+      cause: 'delivery',
+      causeRef: null,
+      parcelId: parcel.id,
+      merchantId: parcel.merchantId,
+      detail: {},
+      lines: transfer(['cod_due', ''], ['merchant_payable', merchant], due.minor, due.currency, parcel.id)
+    })
+  }
+  const paid = parseAmount(cod.amount, cod.currency)
+  if (paid === null || paid.minor === 0n) return entries
+  const method: PaymentMethod = cod.method ?? 'cash'
+  const into: ['driver_cash' | 'provider', string] = method === 'cash' ? ['driver_cash', row.deviceId ?? row.vehicleId ?? 'unknown'] : ['provider', method]
+  entries.push({
+    key: `paid:${parcel.id}:${row.code}:${row.time}`,
+    at,
+    cause: 'collection',
+    causeRef: `${row.code}@${at.toISOString()}`,
+    parcelId: parcel.id,
+    merchantId: parcel.merchantId,
+    detail: { method, ...(due === null ? {} : { expected: due.minor.toString(), expectedCurrency: due.currency }) },
+    lines: transfer(into, ['cod_due', ''], paid.minor, paid.currency, parcel.id)
+  })
+  return entries
+}
