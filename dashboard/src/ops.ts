@@ -2,6 +2,7 @@ import * as maplibregl from 'maplibre-gl'
 import { basemapStyle } from './basemap.js'
 import { startDevicePanel } from './device-panel.js'
 import { startExceptionsPanel } from './exceptions-panel.js'
+import { startCashPanel } from './cash-panel.js'
 import { startFinancePanel } from './finance-panel.js'
 import { startParcelLayer } from './parcel-layer.js'
 import { addPlaces } from './places-layer.js'
@@ -44,6 +45,7 @@ async function main (): Promise<void> {
   if (can('fleet:read')) startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
   if (can('kpis:read')) startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
   if (can('finance:read')) startFinancePanel($<HTMLTableSectionElement>('#finance-table tbody'))
+  if (can('finance:read')) startCashPanel($<HTMLTableSectionElement>('#cash-table tbody'), $<HTMLUListElement>('#discrepancy-list'))
   const map = await startMap(can('fleet:read'))
   if (can('exceptions:read')) startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
   if (can('parcels:read')) startSearchPanel(map)

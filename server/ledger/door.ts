@@ -13,6 +13,9 @@ export interface CodParcel {
 
 export type PaymentMethod = 'cash' | 'card' | 'qr'
 
+/** Cash recorded through the API with no driver's device or vehicle to hold it (the ops desk typed it in). */
+export const UNASSIGNED = 'unassigned'
+
 /** The milestones that say cash changed hands at the door. */
 export function isCollection (row: MilestoneRow): boolean {
   return (row.code === 'delivered' || row.code === 'cod_collected') && row.detail?.cod !== undefined
@@ -50,7 +53,7 @@ export function doorEntries (row: MilestoneRow, parcel: CodParcel): LedgerEntry[
   const paid = parseAmount(cod.amount, cod.currency)
   if (paid === null || paid.minor === 0n) return entries
   const method: PaymentMethod = cod.method ?? 'cash'
-  const into: ['driver_cash' | 'provider', string] = method === 'cash' ? ['driver_cash', row.deviceId ?? row.vehicleId ?? 'unknown'] : ['provider', method]
+  const into: ['driver_cash' | 'provider', string] = method === 'cash' ? ['driver_cash', row.deviceId ?? row.vehicleId ?? UNASSIGNED] : ['provider', method]
   entries.push({
     key: `paid:${parcel.id}:${row.code}:${row.time}`,
     at,

@@ -31,6 +31,8 @@ describe.skipIf(unavailable !== undefined)('the ops page shows each role what it
       expect((await server.api('POST', '/api/parcels', { trackingNumber, merchantId, destination: { city: 'Bangkok', country: 'TH' }, cashOnDelivery: { amount: 450, currency: 'THB' } })).status).toBe(201)
     }
     expect((await server.api('POST', '/api/parcels/ACME-1001/milestones', { code: 'delivered', cod: { amount: '450', currency: 'THB' } })).status).toBe(201)
+    // globex's parcel, paid 50 short at the door
+    expect((await server.api('POST', '/api/parcels/ACME-GLX-1/milestones', { code: 'delivered', cod: { amount: '400', currency: 'THB' } })).status).toBe(201)
     // another origin on the same site (another port of 127.0.0.1): it shares the browser's cookie
     elsewhere = http.createServer((_request, response) => { response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>elsewhere</title>') })
     await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve))
@@ -70,7 +72,11 @@ describe.skipIf(unavailable !== undefined)('the ops page shows each role what it
 
   it('shows finance the cash on delivery, and neither the fleet nor the devices', async () => {
     const { page, errors } = await logIn('cash@ops.example')
-    await expect.poll(async () => await page.textContent('#finance-table tbody'), { timeout: 10_000 }).toBe('THB1450.00450.000.00')
+    await expect.poll(async () => await page.textContent('#finance-table tbody'), { timeout: 10_000 }).toBe('THB2900.00850.0050.00')
+    // the Cash panel: the cash collected, still with whoever took it, and the short payment
+    await expect.poll(async () => await page.$$eval('#cash-table tbody tr', (rows) => rows.map((row) => row.textContent)), { timeout: 10_000 })
+      .toEqual(expect.arrayContaining(['With driverunassigned850.00 THBunder 1 h', 'Owed to merchantacme-450.00 THBunder 1 h', 'Owed by buyers–50.00 THBunder 1 h']))
+    expect(await page.textContent('#discrepancy-list')).toBe('ACME-GLX-1: paid short by 50.00 THB')
     expect(await page.isVisible('#vehicles-panel')).toBe(false)
     expect(await page.isVisible('#devices-panel')).toBe(false)
     expect(errors).toEqual([])
