@@ -5,6 +5,7 @@ import { commandVersion, describeMachine } from './lib/machine.js'
 import { ROOT } from './lib/stage.js'
 import { writeSummary } from './report.js'
 import { access } from './scenarios/access.js'
+import { ledger } from './scenarios/ledger.js'
 import { cluster, clusterIngest, clusterLatency } from './scenarios/cluster.js'
 import { connections } from './scenarios/connections.js'
 import { frames } from './scenarios/frames.js'
@@ -38,6 +39,9 @@ const USAGE = `npm run bench -- <scenario> [options]     (every run is bounded i
   access        what the doors cost: the buyer's tracking endpoint and an ops read with the rate limiters off,
                 then on (counting, never refusing), and the ops read with an API key (looked up in PostgreSQL
                 every request) against the installation key, one run (not in all)   --parcels 10000 --connections 50 --seconds 20
+  ledger        the cash ledger: 100,000 COD deliveries' entries posted, against the same rows without the
+                ledger's guarantees; delivered milestones through the group commit with and without their
+                cash booked (not in all)   --parcels 100000 --chunk 1000
   rfid          sort-station readers with duplicate reads → milestones → buyers' pages
                 --readers 100 --hz 2 --reads 5 --buyers 1000 --seconds 60
   poison        healthy trackers alone, then beside one device sending rows the database would
@@ -82,6 +86,7 @@ const { values, positionals } = parseArgs({
     reads: { type: 'string' },
     buyers: { type: 'string' },
     fences: { type: 'string' },
+    chunk: { type: 'string' },
     'decode-every': { type: 'string' },
     'world-viewers': { type: 'string' },
     poison: { type: 'string' },
@@ -157,6 +162,10 @@ const scenarios: Record<string, () => Promise<void>> = {
   rest: async () => {
     const options = { parcels: num(values.parcels, 10000), connections: num(values.connections, 50), durationS: num(values.seconds, 20) }
     await save('rest', { options, ...await rest(options, log) })
+  },
+  ledger: async () => {
+    const options = { parcels: num(values.parcels, 100_000), chunk: num(values.chunk, 1000) }
+    await save('ledger', { options, ...await ledger(options, log) })
   },
   access: async () => {
     const options = { parcels: num(values.parcels, 10000), connections: num(values.connections, 50), durationS: num(values.seconds, 20) }

@@ -23,7 +23,7 @@ CREATE TABLE ledger_entries (
 );
 CREATE INDEX ledger_entries_parcel ON ledger_entries (parcel_id) WHERE parcel_id IS NOT NULL;
 
--- Debits positive, credits negative; an entry's lines sum to zero in each currency.
+-- Debits positive, credits negative; an entry's lines sum to zero in each currency (checked below).
 CREATE TABLE ledger_lines (
   entry_id  bigint NOT NULL REFERENCES ledger_entries (id),
   account   text NOT NULL CHECK (account IN ('cod_due', 'driver_cash', 'hub_cash', 'partner_cash', 'provider',
@@ -47,13 +47,24 @@ CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON
 CREATE TRIGGER ledger_lines_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ledger_lines
   FOR EACH STATEMENT EXECUTE FUNCTION append_only();
 
--- An entry that does not balance never commits, whoever writes it.
-CREATE FUNCTION ledger_entry_balances () RETURNS trigger LANGUAGE plpgsql AS $$
+-- An entry that does not balance is refused, whoever writes it, checked once per statement on the
+-- statement's own rows: each statement's lines of an entry must balance, and lines join only an
+-- entry written in the same transaction (created_at is the transaction's now()), so no later
+-- statement can unbalance an entry that was whole. server/db/queries/ledger.ts writes an entry and
+-- all its lines in one statement.
+CREATE FUNCTION ledger_entries_balance () RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  refused bigint;
 BEGIN
-  IF EXISTS (SELECT 1 FROM ledger_lines WHERE entry_id = NEW.entry_id GROUP BY currency HAVING sum(amount) <> 0) THEN
-    RAISE EXCEPTION 'ledger entry % does not balance', NEW.entry_id;
+  SELECT entry_id INTO refused FROM new_lines GROUP BY entry_id, currency HAVING sum(amount) <> 0 LIMIT 1;
+  IF refused IS NOT NULL THEN
+    RAISE EXCEPTION 'ledger entry % does not balance', refused;
+  END IF;
+  SELECT n.entry_id INTO refused FROM new_lines n JOIN ledger_entries e ON e.id = n.entry_id WHERE e.created_at <> now() LIMIT 1;
+  IF refused IS NOT NULL THEN
+    RAISE EXCEPTION 'ledger entry % was written by an earlier transaction: it takes no more lines (a correction is a new entry)', refused;
   END IF;
   RETURN NULL;
 END $$;
-CREATE CONSTRAINT TRIGGER ledger_lines_balance AFTER INSERT ON ledger_lines
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_entry_balances();
+CREATE TRIGGER ledger_lines_balance AFTER INSERT ON ledger_lines
+  REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_balance();
