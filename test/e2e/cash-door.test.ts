@@ -77,6 +77,9 @@ describe('the cash at the door goes into the ledger with the delivery that took 
     // and an entry that does not balance never commits, whoever writes it
     await expect(server.db.pool.query(`WITH e AS (INSERT INTO ledger_entries (key, at, cause) VALUES ('bad', now(), 'correction') RETURNING id)
       INSERT INTO ledger_lines (entry_id, account, currency, amount) SELECT id, 'bank', 'THB', 100 FROM e`)).rejects.toThrow(/does not balance/)
+    // nor can lines that balance among themselves be added to an entry written before
+    await expect(server.db.pool.query(`INSERT INTO ledger_lines (entry_id, account, currency, amount)
+      SELECT id, a, 'THB', v FROM (SELECT min(id) AS id FROM ledger_entries) e, (VALUES ('bank', 100), ('fees', -100)) AS l(a, v)`)).rejects.toThrow(/earlier transaction/)
   })
 
   it('keeps how each merchant is paid: currency, time zone, cycle and fees, checked', async () => {
