@@ -6,8 +6,9 @@ import { crossingsPart } from './queries/geofences.js'
 import { eventsPart } from './queries/insert-events.js'
 import { milestonesPart } from './queries/insert-milestones.js'
 import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
-import { postEntries, selectCodParcels } from './queries/ledger.js'
+import { postEntries, selectCodParcels, selectOwing } from './queries/ledger.js'
 import { doorEntries, isCollection } from '../ledger/door.js'
+import { isReturn, returnEntries } from '../ledger/returns.js'
 import { positionsPart } from './queries/insert-positions.js'
 import { readsPart } from './queries/insert-reads.js'
 import { rejectsPart } from './queries/insert-rejects.js'
@@ -44,6 +45,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
   const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
   const outcomes = parcelsWithOutcome(set)
   const collections = set.milestones.filter(isCollection)
+  const returns = set.milestones.filter(isReturn)
   if (parts.length === 0 && health.length === 0) return
   await withTransaction(pool, async (sql) => {
     if (parts.length > 0) await runParts(sql, parts)
@@ -52,6 +54,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
     if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)
     if (collections.length > 0) await bookDoorCash(sql, collections)
+    if (returns.length > 0) await reverseReturned(sql, returns)
   })
 }
 
@@ -74,6 +77,12 @@ async function bookDoorCash (sql: Sql, collections: readonly MilestoneRow[]): Pr
     const parcel = parcels.get(row.parcelId)
     return parcel === undefined ? [] : doorEntries(row, parcel)
   }))
+}
+
+/** A returned parcel's COD still owing is reversed (ledger/returns.ts), after any cash booked in the same batch. */
+async function reverseReturned (sql: Sql, returns: readonly MilestoneRow[]): Promise<void> {
+  const owing = await selectOwing(sql, [...new Set(returns.map((row) => row.parcelId))])
+  if (owing.length > 0) await postEntries(sql, returns.flatMap((row) => returnEntries(row, owing)))
 }
 
 function parcelsWithOutcome (set: WriteSet): string[] {

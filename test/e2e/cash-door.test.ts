@@ -71,6 +71,20 @@ describe('the cash at the door goes into the ledger with the delivery that took 
     })
   })
 
+  it('reverses what a returned parcel\'s buyer still owed, so the merchant is no longer owed it', async () => {
+    const created = await server.api<{ id: string }>('POST', '/api/parcels', { trackingNumber: 'RTO-1', merchantId: 'acme', destination: { city: 'Bangkok', country: 'TH' }, cashOnDelivery: { amount: 300, currency: 'THB' } })
+    expect(created.status).toBe(201)
+    // marked delivered with no cash (the buyer will pay later), then refused and sent back
+    expect((await server.api('POST', '/api/parcels/RTO-1/milestones', { code: 'delivered', time: new Date(now()).toISOString() })).status).toBe(201)
+    expect((await server.api('POST', '/api/parcels/RTO-1/milestones', { code: 'returned_to_sender', time: new Date(now() + 1000).toISOString() })).status).toBe(201)
+    const entries = await ledger('RTO-1')
+    expect(entries.map((e) => e.cause)).toEqual(['delivery', 'return'])
+    expect(entries[1]?.lines).toEqual([
+      { account: 'merchant_payable', holder: 'acme', money: { currency: 'THB', minor: '30000', amount: '300.00' } },
+      { account: 'cod_due', holder: '', money: { currency: 'THB', minor: '-30000', amount: '-300.00' } }
+    ])
+  })
+
   it('keeps every ledger row as it was written: no update, no delete', async () => {
     await expect(server.db.pool.query('UPDATE ledger_lines SET amount = amount + 1')).rejects.toThrow(/append-only/)
     await expect(server.db.pool.query('DELETE FROM ledger_entries')).rejects.toThrow(/append-only/)

@@ -1,5 +1,6 @@
 import type { CodParcel } from '../../ledger/door.js'
 import type { Account, LedgerEntry } from '../../ledger/entries.js'
+import type { Owing } from '../../ledger/returns.js'
 import type { Sql } from '../sql.js'
 
 /**
@@ -73,9 +74,9 @@ export async function selectParcelEntries (sql: Sql, parcelId: string): Promise<
 
 /** What the ledger needs of these parcels to book the cash their milestones speak of. */
 export async function selectCodParcels (sql: Sql, ids: readonly string[]): Promise<Map<string, CodParcel>> {
-  const rows = await sql.query<{ id: string, merchant_id: string | null, cod_amount: string | null, cod_currency: string | null }>(
-    'SELECT id, merchant_id, cod_amount::text, cod_currency FROM parcels WHERE id = ANY($1::uuid[])', [ids])
-  return new Map(rows.map((row) => [row.id, { id: row.id, merchantId: row.merchant_id, codAmount: row.cod_amount, codCurrency: row.cod_currency }]))
+  const rows = await sql.query<{ id: string, merchant_id: string | null, cod_amount: string | null, cod_currency: string | null, last_mile_partner: string | null }>(
+    'SELECT id, merchant_id, cod_amount::text, cod_currency, last_mile_partner FROM parcels WHERE id = ANY($1::uuid[])', [ids])
+  return new Map(rows.map((row) => [row.id, { id: row.id, merchantId: row.merchant_id, codAmount: row.cod_amount, codCurrency: row.cod_currency, partner: row.last_mile_partner }]))
 }
 
 export interface Discrepancy { parcelId: string, trackingNumber: string, merchantId: string | null, currency: string, owingMinor: bigint, since: Date }
@@ -91,4 +92,14 @@ export async function selectDoorDiscrepancies (sql: Sql, merchantId: string | nu
      HAVING sum(l.amount) <> 0
       ORDER BY max(e.at) DESC LIMIT $2`, [merchantId, limit])
   return rows.map((row) => ({ parcelId: row.parcel_id, trackingNumber: row.tracking_number, merchantId: row.merchant_id, currency: row.currency, owingMinor: BigInt(row.owing), since: row.since }))
+}
+
+/** What the buyers of these parcels still owe at the door, per currency, with each parcel's merchant. */
+export async function selectOwing (sql: Sql, parcelIds: readonly string[]): Promise<Owing[]> {
+  const rows = await sql.query<{ parcel_id: string, merchant_id: string | null, currency: string, minor: string }>(
+    `SELECT l.parcel_id, p.merchant_id, l.currency, sum(l.amount)::text AS minor
+       FROM ledger_lines l JOIN parcels p ON p.id = l.parcel_id
+      WHERE l.account = 'cod_due' AND l.parcel_id = ANY($1::uuid[])
+      GROUP BY l.parcel_id, p.merchant_id, l.currency HAVING sum(l.amount) <> 0`, [parcelIds])
+  return rows.map((row) => ({ parcelId: row.parcel_id, merchantId: row.merchant_id, currency: row.currency, minor: BigInt(row.minor) }))
 }
