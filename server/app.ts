@@ -19,6 +19,7 @@ import livePlugin from './plugins/live.js'
 import metricsPlugin from './plugins/metrics.js'
 import pipelinePlugin from './plugins/pipeline.js'
 import redisPlugin from './plugins/redis.js'
+import remittancesPlugin from './plugins/remittances.js'
 import routeAccessPlugin from './plugins/route-access.js'
 import retentionPlugin from './plugins/retention.js'
 import singletonPlugin from './plugins/singleton.js'
@@ -31,6 +32,7 @@ import webhooksPlugin from './plugins/webhooks.js'
 import wsOriginPlugin from './plugins/ws-origin.js'
 import accessRoutes from './routes/access.js'
 import cashRoutes from './routes/cash.js'
+import cashHandsRoutes from './routes/cash-hands.js'
 import custodyRoutes from './routes/custody.js'
 import dashboardRoutes, { DASHBOARD_DIST } from './routes/dashboard.js'
 import financeRoutes from './routes/finance.js'
@@ -44,6 +46,7 @@ import ingestRoutes from './routes/ingest.js'
 import liveRoutes from './routes/live.js'
 import parcelRoutes from './routes/parcels.js'
 import readerRoutes from './routes/readers.js'
+import remittanceRoutes from './routes/remittances.js'
 import searchRoutes from './routes/search.js'
 import sessionRoutes from './routes/sessions.js'
 import stationRoutes from './routes/stations.js'
@@ -187,6 +190,9 @@ export async function buildApp ({ config, databaseUrl, apiKey, logger, clock = D
   await app.register(searchRoutes)
   await app.register(financeRoutes)
   await app.register(cashRoutes)
+  await app.register(cashHandsRoutes)
+  await app.register(remittanceRoutes)
+  await app.register(remittancesPlugin, { sweepMs: config.remittanceSweepMs })
   await app.register(kpiRoutes, { refreshMs: config.kpiRefreshMs })
   await app.register(trackingLinkRoutes, config.access)
   await app.register(trackRoutes, config.access)

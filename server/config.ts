@@ -52,6 +52,8 @@ export interface Config {
   rfidWindowMs: number
   /** Plain PostgreSQL: how often the KPI view is refreshed (TimescaleDB keeps it current itself). */
   kpiRefreshMs: number
+  /** How often the once-only sweep builds the remittance batches that are due (server/plugins/remittances.ts). */
+  remittanceSweepMs: number
   /** MQTT over TLS, when a certificate is configured. */
   mqttTls: { port: number, certFile: string, keyFile: string } | undefined
   /** HTTP_PORT over TLS (HTTP_TLS=true), with the certificate MQTT over TLS uses. */
@@ -158,6 +160,7 @@ export function loadConfig (env: Env = process.env, cwd = process.cwd()): Config
       serviceMs: read.integer('STOP_SERVICE_MS', 180_000, 0, 3_600_000)
     },
     kpiRefreshMs: read.integer('KPI_REFRESH_MS', 60_000, 100, 86_400_000),
+    remittanceSweepMs: read.integer('REMITTANCE_SWEEP_MS', 60_000, 100, 86_400_000),
     rfidWindowMs: read.integer('RFID_WINDOW_MS', 2000, 50, 600_000),
     access: {
       sessionIdleMs: read.integer('SESSION_IDLE_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,

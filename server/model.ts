@@ -190,7 +190,7 @@ export interface VisitRow extends VisitEnd {
 }
 
 /** What the ops desk is told to act on: a parcel, a vehicle or a reader's port that is not as it should be. */
-export const EXCEPTION_KINDS = ['stalled', 'suspected_lost', 'customs_dwell', 'vehicle_silent', 'antenna_disconnected'] as const
+export const EXCEPTION_KINDS = ['stalled', 'suspected_lost', 'customs_dwell', 'vehicle_silent', 'antenna_disconnected', 'cash_discrepancy'] as const
 export type ExceptionKind = typeof EXCEPTION_KINDS[number]
 
 export interface NewException {

@@ -1,10 +1,10 @@
 interface ExceptionItem {
   id: string
-  kind: 'stalled' | 'suspected_lost' | 'customs_dwell' | 'vehicle_silent' | 'antenna_disconnected'
+  kind: 'stalled' | 'suspected_lost' | 'customs_dwell' | 'vehicle_silent' | 'antenna_disconnected' | 'cash_discrepancy'
   parcel: { id: string, trackingNumber: string, status: string } | null
   vehicleId: string | null
   deviceId: string | null
-  detail: { port?: string }
+  detail: { port?: string, currency?: string, difference?: string, stationId?: string }
   ageSeconds: number
   lastPosition: { lat: number, lon: number, time: string, source: string } | null
   lastScan: { time: string, readerId: string, stationId: string | null } | null
@@ -16,12 +16,13 @@ const WORDS: Record<ExceptionItem['kind'], string> = {
   suspected_lost: 'Suspected lost',
   customs_dwell: 'Held in customs',
   vehicle_silent: 'Vehicle silent',
-  antenna_disconnected: 'Antenna disconnected'
+  antenna_disconnected: 'Antenna disconnected',
+  cash_discrepancy: 'Cash handover off'
 }
 
 /**
- * The ops desk's to-do list: stalled, suspected-lost and customs-held parcels, silent vehicles and
- * readers' disconnected antennas, oldest problem first, each with its age, last scan and last position. A row with a position
+ * The ops desk's to-do list: stalled, suspected-lost and customs-held parcels, silent vehicles,
+ * readers' disconnected antennas and cash handovers that did not count out, oldest problem first, each with its age, last scan and last position. A row with a position
  * flies the map there.
  */
 export function startExceptionsPanel (list: HTMLOListElement, count: HTMLElement, flyTo: (lon: number, lat: number) => void): void {
@@ -42,8 +43,10 @@ function entry (item: ExceptionItem, flyTo: (lon: number, lat: number) => void):
   li.dataset.kind = item.kind
   const button = document.createElement('button')
   button.type = 'button'
-  const subject = item.parcel?.trackingNumber ?? item.vehicleId ??
-    (item.deviceId === null ? '?' : `${item.deviceId}${item.detail.port === undefined ? '' : ` port ${item.detail.port}`}`)
+  const subject = item.kind === 'cash_discrepancy'
+    ? `${item.deviceId ?? '?'} at ${item.detail.stationId ?? '?'}, ${item.detail.difference ?? '?'} ${item.detail.currency ?? ''}`
+    : item.parcel?.trackingNumber ?? item.vehicleId ??
+      (item.deviceId === null ? '?' : `${item.deviceId}${item.detail.port === undefined ? '' : ` port ${item.detail.port}`}`)
   button.textContent = `${WORDS[item.kind]}: ${subject} · ${duration(item.ageSeconds)}`
   const place = item.lastPosition
   button.disabled = place === null

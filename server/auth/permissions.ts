@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'kpis:read',
   'webhooks',
   'finance:read',
+  'finance:write',
   'pii:read',
   'access:admin'
 ] as const
@@ -26,7 +27,7 @@ export type Role = typeof ROLES[number]
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
   dispatcher: ['parcels:read', 'parcels:write', 'custody:write', 'fleet:read', 'exceptions:read', 'kpis:read', 'pii:read'],
-  finance: ['parcels:read', 'kpis:read', 'finance:read'],
+  finance: ['parcels:read', 'exceptions:read', 'kpis:read', 'finance:read', 'finance:write'],
   claims: ['parcels:read', 'fleet:read', 'exceptions:read', 'pii:read'],
   viewer: ['parcels:read', 'fleet:read', 'exceptions:read', 'kpis:read'],
   merchant: ['parcels:read', 'parcels:write', 'webhooks', 'finance:read', 'pii:read']

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { canSee } from '../auth/permissions.js'
+import { selectCashCycle, selectHandoverDiscrepancyRates, type CashKpiGrouping } from '../db/queries/cash-kpis.js'
 import { selectBalances, selectDoorDiscrepancies, selectParcelEntries } from '../db/queries/ledger.js'
 import { selectSettlements, updateSettlement } from '../db/queries/merchant-settlement.js'
 import { selectParcelByIdOrNumber } from '../db/queries/parcels.js'
@@ -10,7 +11,7 @@ import { formatAmount, isCurrency } from '../money/currency.js'
 import { dateTime, idParams, listOf, nullableString, ops } from './schemas.js'
 
 /** An amount as the API shows it: integer minor units (exact), and the same as a decimal string for people. */
-const moneySchema = {
+export const moneySchema = {
   type: 'object',
   properties: {
     currency: { type: 'string', description: 'ISO 4217' },
@@ -18,8 +19,17 @@ const moneySchema = {
     amount: { type: 'string', description: 'the same as a decimal, with the currency\'s own decimals' }
   }
 } as const
-const money = (minor: bigint, currency: string): { currency: string, minor: string, amount: string } =>
+export const money = (minor: bigint, currency: string): { currency: string, minor: string, amount: string } =>
   ({ currency, minor: minor.toString(), amount: formatAmount({ minor, currency }) })
+
+const stepSchema = {
+  type: 'object',
+  properties: { p50: { type: ['number', 'null'] }, p95: { type: ['number', 'null'] }, parcels: { type: 'integer' } }
+} as const
+const cycleSchema = {
+  type: 'object',
+  properties: { key: { type: 'string' }, parcels: { type: 'integer' }, toOperator: stepSchema, toRemitted: stepSchema, toPaid: stepSchema }
+} as const
 
 const settlementSchema = {
   type: 'object',
@@ -107,6 +117,45 @@ const cash: FastifyPluginAsync = async (app) => {
     items: (await selectDoorDiscrepancies(sql, request.principal?.merchantId ?? null, request.query.limit))
       .map((d) => ({ parcelId: d.parcelId, trackingNumber: d.trackingNumber, merchantId: d.merchantId, owing: money(d.owingMinor, d.currency), since: d.since }))
   }))
+
+  app.get<{ Querystring: { from?: string, to?: string, by: CashKpiGrouping } }>('/api/cash/kpis', {
+    config: { access: 'finance:read' },
+    schema: {
+      tags: ['finance'],
+      summary: 'The cash cycle of COD parcels collected in the window (default: the last 30 days), per merchant, partner or lane; and how often handovers do not count out, per driver and hub',
+      description: 'Hours from the collection at the door to: the cash at the operator (the driver\'s first handover at a hub from then on, the partner\'s settlement line, or at once for card and QR), the parcel in a remittance batch, and the batch paid; median and 95th percentile, with how many parcels got there. A merchant sees its own parcels\' cycle and no handovers.',
+      ...ops,
+      querystring: {
+        type: 'object',
+        properties: { from: dateTime, to: dateTime, by: { type: 'string', enum: ['merchant', 'partner', 'lane'], default: 'merchant' } }
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            from: dateTime,
+            to: dateTime,
+            cycle: { type: 'array', items: cycleSchema },
+            handovers: {
+              type: 'array',
+              items: { type: 'object', properties: { by: { type: 'string', enum: ['driver', 'station'] }, key: { type: 'string' }, handovers: { type: 'integer' }, withDiscrepancy: { type: 'integer' }, rate: { type: 'number' } } }
+            }
+          }
+        }
+      }
+    }
+  }, async (request) => {
+    const to = request.query.to === undefined ? new Date(app.now()) : new Date(request.query.to)
+    const from = request.query.from === undefined ? new Date(to.getTime() - 30 * 86_400_000) : new Date(request.query.from)
+    if (from >= to) throw new Errors.BadShape('from must be before to')
+    const merchant = request.principal?.merchantId ?? null
+    return {
+      from,
+      to,
+      cycle: await selectCashCycle(sql, from, to, request.query.by, merchant),
+      handovers: merchant === null ? await selectHandoverDiscrepancyRates(sql, from, to) : []
+    }
+  })
 
   app.get<{ Params: { id: string } }>('/api/merchants/:id/settlement', {
     config: { access: 'finance:read' },

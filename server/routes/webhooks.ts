@@ -11,7 +11,7 @@ import { checkDestination } from '../webhooks/destination.js'
 import { newSecret } from '../webhooks/sign.js'
 import { dateTime, listOf, nullableNumber, nullableString, ops } from './schemas.js'
 
-const eventType = { type: 'string', enum: ['*', ...MILESTONE_CODES], description: 'a milestone code, or * for every milestone' } as const
+const eventType = { type: 'string', enum: ['*', ...MILESTONE_CODES, 'remittance.created', 'remittance.paid'], description: 'a milestone code, a remittance event, or * for every event' } as const
 
 const uuidParams = {
   type: 'object',

@@ -148,6 +148,15 @@ describe('access: everything but the public routes needs the API key', () => {
       'DELETE /api/parcels/{id}/tracking-link',
       'DELETE /api/webhooks/{id}',
       'GET /api/audit',
+      'GET /api/cash/balances',
+      'GET /api/cash/deposits',
+      'GET /api/cash/discrepancies',
+      'GET /api/cash/fx-rates',
+      'GET /api/cash/handovers',
+      'GET /api/cash/kpis',
+      'GET /api/cash/partners/{partner}/mapping',
+      'GET /api/cash/partners/{partner}/settlements',
+      'GET /api/cash/partners/{partner}/settlements/{id}',
       'GET /api/containers',
       'GET /api/containers/{id}',
       'GET /api/devices',
@@ -161,12 +170,17 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/keys',
       'GET /api/kpis',
       'GET /api/merchants',
+      'GET /api/merchants/{id}/settlement',
       'GET /api/milestone-codes',
       'GET /api/parcels',
       'GET /api/parcels/{id}',
+      'GET /api/parcels/{id}/ledger',
       'GET /api/parcels/{id}/timeline',
       'GET /api/readers',
       'GET /api/rejects',
+      'GET /api/remittances',
+      'GET /api/remittances/{id}',
+      'GET /api/remittances/{id}/statement.csv',
       'GET /api/rfid-visits',
       'GET /api/search',
       'GET /api/stations',
@@ -179,6 +193,10 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/webhooks/{id}/deliveries',
       'PATCH /api/devices/{id}',
       'PATCH /api/users/{email}',
+      'POST /api/cash/deposits',
+      'POST /api/cash/fx-rates',
+      'POST /api/cash/handovers',
+      'POST /api/cash/partners/{partner}/settlements',
       'POST /api/containers',
       'POST /api/custody',
       'POST /api/devices',
@@ -189,12 +207,17 @@ describe('access: everything but the public routes needs the API key', () => {
       'POST /api/parcels',
       'POST /api/parcels/{id}/milestones',
       'POST /api/parcels/{id}/tracking-link/rotate',
+      'POST /api/remittances/{id}/approve',
+      'POST /api/remittances/{id}/paid',
+      'POST /api/remittances/run',
       'POST /api/stations',
       'POST /api/users',
       'POST /api/vehicles',
       'POST /api/webhooks',
       'POST /api/webhooks/{id}/test',
       'POST /api/webhooks/deliveries/{id}/retry',
+      'PUT /api/cash/partners/{partner}/mapping',
+      'PUT /api/merchants/{id}/settlement',
       'PUT /api/readers/{id}',
       'PUT /api/readers/{id}/vehicle',
       'PUT /api/vehicles/{id}/driver'
@@ -211,7 +234,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(55 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(78 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -412,19 +435,29 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 55 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 78 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
     const writes = operations.filter(({ method }) => WRITE_METHODS.has(method))
     const withoutBody = writes.filter(({ operation }) => typeof operation.requestBody?.content?.['application/json']?.schema !== 'object')
-    // issuing a new secret or tracking link takes no input; devices post their own formats, which their decoders check
+    // issuing a new secret or tracking link, or approving a batch, takes no input; a partner's settlement file is CSV; devices post their own formats, which their decoders check
     expect(withoutBody.map(({ key }) => key).sort()).toEqual([
-      'POST /api/devices/{id}/secret', 'POST /api/driver/events', 'POST /api/ingest/{channel}',
-      'POST /api/parcels/{id}/tracking-link/rotate', 'POST /api/webhooks/deliveries/{id}/retry', 'POST /api/webhooks/{id}/test', 'POST /integrations/chirpstack', 'POST /integrations/ttn',
-      'POST /osmand', 'POST /owntracks', 'PUT /osmand'
+      'POST /api/cash/partners/{partner}/settlements',
+      'POST /api/devices/{id}/secret',
+      'POST /api/driver/events',
+      'POST /api/ingest/{channel}',
+      'POST /api/parcels/{id}/tracking-link/rotate',
+      'POST /api/remittances/{id}/approve',
+      'POST /api/webhooks/deliveries/{id}/retry',
+      'POST /api/webhooks/{id}/test',
+      'POST /integrations/chirpstack',
+      'POST /integrations/ttn',
+      'POST /osmand',
+      'POST /owntracks',
+      'PUT /osmand'
     ])
-    expect(writes.length).toBe(29)
+    expect(writes.length).toBe(38)
   })
 
   it('serves the Swagger UI from local assets only', async () => {

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       geofence: { hysteresisM: 30, minDwellMs: 30_000, maxAccuracyM: 100 },
       kpiRefreshMs: 60_000,
+      remittanceSweepMs: 60_000,
       rfidWindowMs: 2000,
       eta: { sweepMs: 5000, pushThresholdMs: 120_000, serviceMs: 180_000 },
       exceptions: { sweepMs: 15_000, stallSlaMs: 172_800_000, customsSlaMs: 259_200_000, vehicleSilentMs: 900_000 },

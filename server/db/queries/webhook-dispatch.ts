@@ -12,7 +12,7 @@ import type { Sql } from '../sql.js'
 export async function fanOutEvents (sql: Sql, now: number, limit: number): Promise<number> {
   const [row] = await sql.query<{ events: number }>(
     `WITH events AS (
-       SELECT id, type, parcel_id FROM webhook_outbox
+       SELECT id, type, parcel_id, merchant_id FROM webhook_outbox
         WHERE dispatched_at IS NULL
         ORDER BY created_at
         LIMIT $2
@@ -22,9 +22,10 @@ export async function fanOutEvents (sql: Sql, now: number, limit: number): Promi
        SELECT e.id, s.id, to_timestamp($1::float8 / 1000.0), to_timestamp($1::float8 / 1000.0)
          FROM events e
          LEFT JOIN parcels p ON p.id = e.parcel_id
-         -- a merchant's subscription hears of its own parcels only; the operator's of every one
+         -- a merchant's subscription hears of its own parcels (and its own remittances, which name
+         -- the merchant and no parcel) only; the operator's of every one
          JOIN webhook_subscriptions s ON s.enabled AND s.event_types && ARRAY[e.type, '*']
-                                     AND (s.merchant_id IS NULL OR s.merchant_id = p.merchant_id)
+                                     AND (s.merchant_id IS NULL OR s.merchant_id = coalesce(p.merchant_id, e.merchant_id))
        ON CONFLICT (event_id, subscription_id) DO NOTHING
      ), marked AS (
        UPDATE webhook_outbox o SET dispatched_at = to_timestamp($1::float8 / 1000.0)
