@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { buildDueRemittances } from '../../server/db/build-remittances.js'
 import { writeBatch } from '../../server/db/write-batch.js'
 import { postEntries } from '../../server/db/queries/ledger.js'
 import { pgSql, withTransaction } from '../../server/db/sql.js'
@@ -25,7 +26,8 @@ export interface LedgerRun {
  *   postEntries, against the same rows into copies of the tables without the guarantees (the
  *   balance check at commit, the append-only triggers, the unique key), in one run;
  * - the group commit: delivered milestones with cash on delivery through writeBatch, which books
- *   their cash in the same transaction, against the same milestones without cash.
+ *   their cash in the same transaction, against the same milestones without cash;
+ * - the remittance of every one of those parcels in one batch.
  */
 export async function ledger (options: LedgerOptions, log: (line: string) => void): Promise<{ database: string, runs: LedgerRun[] }> {
   const db = await benchDatabase('trackstream_bench_ledger')
@@ -70,6 +72,18 @@ export async function ledger (options: LedgerOptions, log: (line: string) => voi
     log(`${runs.at(-1)?.target}: ${runs.at(-1)?.perSecond} milestones/s`)
     runs.push(await timed(`group commit: ${withCod.length} delivered milestones with cash on delivery, booked in the same transaction`, withCod.length, async () => { await commit(withCod, true) }))
     log(`${runs.at(-1)?.target}: ${runs.at(-1)?.perSecond} milestones/s`)
+
+    // the door entries posted above are 100,000 collected parcels queued for acme: one batch
+    await db.pool.query(`UPDATE merchants SET settlement_currency = 'THB', settlement_cycle = '{"kind": "days_after_delivery", "days": 0, "workingDays": false}',
+                                fees = '{"codFeeBasisPoints": 200, "codFeeMinimum": 1500}' WHERE id = 'acme'`)
+    let lines = 0
+    runs.push(await timed(`one remittance batch of every collected parcel (${options.parcels}): plan, lines, fee entries, outbox event, in one transaction`, options.parcels, async () => {
+      const report = await buildDueRemittances(db.pool, { now: Date.now() + 86_400_000, actor: 'bench' })
+      if (report.failed.length > 0) throw new Error(`remittance failed: ${JSON.stringify(report.failed)}`)
+      lines = report.built.reduce((sum, batch) => sum + batch.totals.lines, 0)
+    }))
+    log(`${runs.at(-1)?.target}: ${lines} lines, ${runs.at(-1)?.seconds} s, ${runs.at(-1)?.perSecond} parcels/s`)
+    if (lines !== options.parcels) throw new Error(`the batch holds ${lines} lines, not ${options.parcels}`)
     return { database: db.server, runs }
   } finally {
     await db.drop()

@@ -6,6 +6,7 @@ import {
   type BatchState, type StoredBatch, type StoredFxRate, type StoredLine
 } from '../db/queries/remittances.js'
 import { Errors } from '../errors.js'
+import { statementPdf } from '../reports/statement-pdf.js'
 import { parseRate, RATE_PATTERN } from '../ledger/remittance.js'
 import { formatAmount, isCurrency } from '../money/currency.js'
 import { money, moneySchema } from './cash.js'
@@ -206,7 +207,7 @@ const remittances: FastifyPluginAsync = async (app) => {
     schema: {
       tags: ['finance'],
       summary: 'The merchant\'s statement of one batch, as CSV: one row per parcel and a totals row',
-      description: 'Columns: tracking_number, delivered_at, returned, cod_amount, cod_currency (as collected), fx_rate, then gross, fee, deduction, reversal, net and currency (the batch\'s). No buyer\'s personal data. (A PDF statement is not offered yet.)',
+      description: 'Columns: tracking_number, delivered_at, returned, cod_amount, cod_currency (as collected), fx_rate, then gross, fee, deduction, reversal, net and currency (the batch\'s). No buyer\'s personal data. The same as a PDF: statement.pdf.',
       ...ops,
       params: uuidParams,
       produces: ['text/csv'],
@@ -218,6 +219,25 @@ const remittances: FastifyPluginAsync = async (app) => {
     return await reply.type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="remittance-${batch.merchantId.replace(/[^A-Za-z0-9_-]/g, '_')}-${batch.id}.csv"`)
       .send(csv)
+  })
+
+  app.get<{ Params: { id: string } }>('/api/remittances/:id/statement.pdf', {
+    config: { access: 'finance:read' },
+    schema: {
+      tags: ['finance'],
+      summary: 'The merchant\'s statement of one batch, as PDF: the batch, one row per parcel, the totals',
+      description: 'The same figures as statement.csv; no buyer\'s personal data.',
+      ...ops,
+      params: uuidParams,
+      produces: ['application/pdf'],
+      response: { 200: { type: 'string', format: 'binary', description: 'application/pdf' } }
+    }
+  }, async (request, reply) => {
+    const batch = await find(request.params.id, request)
+    const pdf = await statementPdf(batch, await selectBatchLines(sql, batch.id))
+    return await reply.type('application/pdf')
+      .header('content-disposition', `attachment; filename="remittance-${batch.merchantId.replace(/[^A-Za-z0-9_-]/g, '_')}-${batch.id}.pdf"`)
+      .send(Buffer.from(pdf))
   })
 
   app.post<{ Body: { merchantId?: string } }>('/api/remittances/run', {

@@ -86,6 +86,7 @@ const EXPECTED: Record<string, Access> = {
   'GET /api/remittances': 'finance:read',
   'GET /api/remittances/:id': 'finance:read',
   'GET /api/remittances/:id/statement.csv': 'finance:read',
+  'GET /api/remittances/:id/statement.pdf': 'finance:read',
   'POST /api/remittances/run': 'finance:write',
   'POST /api/remittances/:id/approve': 'finance:write',
   'POST /api/remittances/:id/paid': 'finance:write',

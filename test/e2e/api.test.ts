@@ -181,6 +181,7 @@ describe('access: everything but the public routes needs the API key', () => {
       'GET /api/remittances',
       'GET /api/remittances/{id}',
       'GET /api/remittances/{id}/statement.csv',
+      'GET /api/remittances/{id}/statement.pdf',
       'GET /api/rfid-visits',
       'GET /api/search',
       'GET /api/stations',
@@ -234,7 +235,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(78 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(79 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -435,7 +436,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 78 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 79 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceTopic } from '../../proto/topics.js'
 import { browserUnavailable, launchBrowser, openPage } from '../support/browser.js'
 import { connectDevice, eventually, publish } from '../support/clients.js'
+import { pdfText } from '../support/pdf.js'
 import { startTestServer, TEST_API_KEY, type TestServer } from '../support/server.js'
 
 const unavailable = browserUnavailable()
@@ -126,6 +127,11 @@ describe.skipIf(unavailable !== undefined)('cash on delivery from the doors to t
       ['COD-A', '450.00', '15.00', '435.00'], ['COD-B', '300.00', '15.00', '285.00'], ['COD-C', '250.00', '15.00', '235.00'], ['COD-P', '500.00', '15.00', '485.00']
     ])
     expect(rows.at(-1)).toEqual(['TOTAL', '', '', '', '', '', '1500.00', '60.00', '0.00', '0.00', '1440.00', 'THB'])
+    // and as a PDF a person reads: the same parcels and totals
+    const pdf = await fetch(`${server.httpUrl}/api/remittances/${batch.id}/statement.pdf`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })
+    expect(pdf.headers.get('content-type')).toBe('application/pdf')
+    const drawn = pdfText(new Uint8Array(await pdf.arrayBuffer()))
+    expect(drawn).toEqual(expect.arrayContaining(['Remittance statement: acme', 'COD-A', 'COD-B', 'COD-C', 'COD-P', '485.00', 'Net paid', '1440.00 THB']))
 
     await eventually(async () => { expect(events.map((e) => e.type)).toEqual(['remittance.created']) }, 10_000)
     expect(events[0]?.remittance).toMatchObject({ id: batch.id, lines: 4, gross: { amount: '1500.00' }, fees: { amount: '60.00' }, net: { amount: '1440.00' } })
