@@ -61,17 +61,33 @@ export interface QueuedParcel extends RemittanceCandidate { alreadyRemitted: boo
 /** A merchant's parcels waiting for remittance, with what the plan needs of each. */
 export async function selectQueuedParcels (sql: Sql, merchantId: string): Promise<QueuedParcel[]> {
   const rows = await sql.query<{ id: string, tracking_number: string, cod_currency: string | null, delivered_at: Date | null, returned_at: Date | null, collected: Array<{ currency: string, minor: string }>, remitted: boolean }>(
-    `SELECT q.parcel_id AS id, p.tracking_number, p.cod_currency,
-            (SELECT min(m.time) FROM milestones m WHERE m.parcel_id = q.parcel_id AND m.code = 'delivered') AS delivered_at,
-            (SELECT min(m.time) FROM milestones m WHERE m.parcel_id = q.parcel_id AND m.code = 'returned_to_sender') AS returned_at,
-            coalesce((SELECT json_agg(json_build_object('currency', c.currency, 'minor', c.minor::text) ORDER BY c.currency) FROM (
-               SELECT l.currency, sum(l.amount) AS minor
-                 FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id
-                WHERE e.parcel_id = q.parcel_id AND e.cause = 'collection' AND l.amount > 0
-                GROUP BY l.currency) c), '[]'::json) AS collected,
-            EXISTS (SELECT 1 FROM remittance_lines r WHERE r.parcel_id = q.parcel_id) AS remitted
-       FROM remittance_due q JOIN parcels p ON p.id = q.parcel_id
-      WHERE q.merchant_id = $1 AND p.merchant_id = $1`, [merchantId])
+    // set-based, one pass over each table for the whole queue: a queue of 100,000 parcels right
+    // after a bulk load (statistics not yet gathered) must not become 100,000 probes of each
+    `WITH queued AS (
+       SELECT q.parcel_id, p.tracking_number, p.cod_currency
+         FROM remittance_due q JOIN parcels p ON p.id = q.parcel_id
+        WHERE q.merchant_id = $1 AND p.merchant_id = $1
+     ), moments AS (
+       SELECT m.parcel_id, min(m.time) FILTER (WHERE m.code = 'delivered') AS delivered_at,
+              min(m.time) FILTER (WHERE m.code = 'returned_to_sender') AS returned_at
+         FROM milestones m JOIN queued USING (parcel_id)
+        WHERE m.code IN ('delivered', 'returned_to_sender')
+        GROUP BY m.parcel_id
+     ), sums AS (
+       SELECT e.parcel_id, l.currency, sum(l.amount) AS minor
+         FROM ledger_entries e JOIN queued USING (parcel_id) JOIN ledger_lines l ON l.entry_id = e.id
+        WHERE e.cause = 'collection' AND l.amount > 0
+        GROUP BY e.parcel_id, l.currency
+     ), collected AS (
+       SELECT parcel_id, json_agg(json_build_object('currency', currency, 'minor', minor::text) ORDER BY currency) AS collected
+         FROM sums GROUP BY parcel_id
+     )
+     SELECT q.parcel_id AS id, q.tracking_number, q.cod_currency, m.delivered_at, m.returned_at,
+            coalesce(c.collected, '[]'::json) AS collected, r.parcel_id IS NOT NULL AS remitted
+       FROM queued q
+       LEFT JOIN moments m USING (parcel_id)
+       LEFT JOIN collected c USING (parcel_id)
+       LEFT JOIN remittance_lines r ON r.parcel_id = q.parcel_id`, [merchantId])
   return rows.map((row) => ({
     parcelId: row.id,
     trackingNumber: row.tracking_number,
