@@ -45,7 +45,14 @@ async function main (): Promise<void> {
   if (can('fleet:read')) startDevicePanel($<HTMLTableSectionElement>('#device-table tbody'))
   if (can('kpis:read')) startKpiPanel($<HTMLTableElement>('#kpi-table'), $<HTMLSelectElement>('#kpi-by'))
   if (can('finance:read')) startFinancePanel($<HTMLTableSectionElement>('#finance-table tbody'))
-  if (can('finance:read')) startCashPanel($<HTMLTableSectionElement>('#cash-table tbody'), $<HTMLUListElement>('#discrepancy-list'))
+  if (can('finance:read')) {
+    startCashPanel({
+      balances: $<HTMLTableSectionElement>('#cash-table tbody'),
+      discrepancies: $<HTMLUListElement>('#discrepancy-list'),
+      handovers: $<HTMLUListElement>('#handover-list'),
+      batches: $<HTMLUListElement>('#batch-list')
+    })
+  }
   const map = await startMap(can('fleet:read'))
   if (can('exceptions:read')) startExceptionsPanel($<HTMLOListElement>('#exception-list'), $('#exception-count'), (lon, lat) => { map.flyTo({ center: [lon, lat], zoom: 14 }) })
   if (can('parcels:read')) startSearchPanel(map)

@@ -137,6 +137,15 @@ describe.skipIf(unavailable !== undefined)('cash on delivery from the doors to t
     expect(events[0]?.remittance).toMatchObject({ id: batch.id, lines: 4, gross: { amount: '1500.00' }, fees: { amount: '60.00' }, net: { amount: '1440.00' } })
   })
 
+  it('shows finance the handover that did not count out and the batch, on the Cash panel', async () => {
+    // the browser kept the session of the ops login above
+    const { page, errors } = await openPage(browser, `${server.httpUrl}/`)
+    await page.waitForSelector('#app:not([hidden])')
+    await expect.poll(async () => await page.textContent('#handover-list'), { timeout: 10_000 }).toBe('driver-9 at HUB-BKK: -20.00 THB')
+    await expect.poll(async () => await page.textContent('#batch-list'), { timeout: 10_000 }).toBe('acme: 4 parcels, net 1440.00 THB, created')
+    expect(errors).toEqual([])
+  })
+
   it('times the cash cycle per partner, and counts the driver\'s and the hub\'s handovers that were off', async () => {
     interface Step { p50: number | null, parcels: number }
     const { body } = await server.api<{ cycle: Array<{ key: string, parcels: number, toOperator: Step, toRemitted: Step, toPaid: Step }>, handovers: unknown[] }>('GET', '/api/cash/kpis?by=partner')
