@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
 import { insertDeposit, selectDepositByIdOrReference, selectDeposits, selectStationExists, type StoredDeposit } from '../db/queries/cash-deposits.js'
-import { insertCashDiscrepancies, insertHandover, selectHandover, selectHandoverParties, selectHandovers, type StoredHandover } from '../db/queries/cash-handovers.js'
+import { insertCashDiscrepancies, insertHandover, resolveCashDiscrepancy, selectHandover, selectHandoverParties, selectHandovers, type StoredHandover } from '../db/queries/cash-handovers.js'
 import { postEntries } from '../db/queries/ledger.js'
 import { lockHolder, selectHolderBalance } from '../db/queries/ledger-holder.js'
 import {
@@ -214,6 +214,24 @@ const cashHands: FastifyPluginAsync = async (app) => {
     if (!created && handover.requestHash !== requestHash) throw new Errors.WrongState(`handover ${id} was already recorded with other amounts, driver or hub`)
     void reply.code(created ? 201 : 200)
     return handoverView(handover)
+  })
+
+  app.post<{ Params: { id: string }, Body: { note: string } }>('/api/cash/discrepancies/:id/resolve', {
+    config: { access: 'finance:write' },
+    schema: {
+      tags: ['finance'],
+      summary: 'Close a handover\'s cash_discrepancy exception, saying how it was settled (found, paid back by the driver, written off)',
+      description: 'The ledger is not changed by this: the money, if any, is booked as its own entry (a correction is a new entry). Who closed it, when and the note stay in the exception\'s detail and the audit log.',
+      ...ops,
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^\\d{1,19}$' } } },
+      body: { type: 'object', required: ['note'], additionalProperties: false, properties: { note: { type: 'string', minLength: 1, maxLength: 1000 } } },
+      response: { 200: { type: 'object', properties: { id: { type: 'string' }, resolved: { type: 'boolean' } } } }
+    }
+  }, async (request) => {
+    const outcome = await resolveCashDiscrepancy(sql, request.params.id, { by: request.principal?.actor ?? 'unknown', note: request.body.note, at: new Date(app.now()) })
+    if (outcome === 'missing') throw new Errors.NotFound('cash discrepancy', request.params.id)
+    if (outcome === 'already') throw new Errors.WrongState(`cash discrepancy ${request.params.id} is already closed`)
+    return { id: request.params.id, resolved: true }
   })
 
   app.get<{ Querystring: { driver?: string, station?: string, limit: number } }>('/api/cash/handovers', {

@@ -71,6 +71,7 @@ const EXPECTED: Record<string, Access> = {
   'GET /api/cash/balances': 'finance:read',
   'GET /api/cash/kpis': 'finance:read',
   'GET /api/cash/discrepancies': 'finance:read',
+  'POST /api/cash/discrepancies/:id/resolve': 'finance:write',
   'GET /api/parcels/:id/ledger': 'finance:read',
   'GET /api/merchants/:id/settlement': 'finance:read',
   'PUT /api/merchants/:id/settlement': 'access:admin',

@@ -195,6 +195,7 @@ describe('access: everything but the public routes needs the API key', () => {
       'PATCH /api/devices/{id}',
       'PATCH /api/users/{email}',
       'POST /api/cash/deposits',
+      'POST /api/cash/discrepancies/{id}/resolve',
       'POST /api/cash/fx-rates',
       'POST /api/cash/handovers',
       'POST /api/cash/partners/{partner}/settlements',
@@ -235,7 +236,7 @@ describe('access: everything but the public routes needs the API key', () => {
       answers[key] = { status, code: (JSON.parse(text) as ErrorBody).code }
       expected[key] = { status: 401, code: DEVICE_OPERATIONS.includes(key) ? 'TS_DEVICE_REFUSED' : 'TS_UNAUTHORIZED' }
     }
-    expect(Object.keys(answers)).toHaveLength(79 + DEVICE_OPERATIONS.length)
+    expect(Object.keys(answers)).toHaveLength(80 + DEVICE_OPERATIONS.length)
     expect(answers).toEqual(expected)
     for (const list of ['/api/devices', '/api/stations', '/api/vehicles', '/api/parcels', '/api/readers']) {
       expect((await server.api<{ items: unknown[] }>('GET', list)).body.items).toEqual([])
@@ -436,7 +437,7 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('gives every operation its responses and every write with a body a JSON request schema', () => {
     const operations = operationsOf(doc)
-    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 79 + DEVICE_OPERATIONS.length)
+    expect(operations).toHaveLength(PUBLIC_OPERATIONS.length + 80 + DEVICE_OPERATIONS.length)
     for (const { key, operation } of operations) {
       expect(Object.keys(operation.responses ?? {}), key).not.toEqual([])
     }
@@ -458,7 +459,7 @@ describe('OpenAPI document and Swagger UI', () => {
       'POST /owntracks',
       'PUT /osmand'
     ])
-    expect(writes.length).toBe(38)
+    expect(writes.length).toBe(39)
   })
 
   it('serves the Swagger UI from local assets only', async () => {

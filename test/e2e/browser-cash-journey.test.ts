@@ -146,6 +146,19 @@ describe.skipIf(unavailable !== undefined)('cash on delivery from the doors to t
     expect(errors).toEqual([])
   })
 
+  it('closes the handover\'s discrepancy once it is settled, with who and how, and only once', async () => {
+    const open = async (): Promise<Array<{ id: string, kind: string }>> => (await server.api<{ items: Array<{ id: string, kind: string }> }>('GET', '/api/exceptions')).body.items.filter((e) => e.kind === 'cash_discrepancy')
+    const [discrepancy] = await open()
+    expect(discrepancy).toBeDefined()
+    const resolved = await post(`/api/cash/discrepancies/${discrepancy?.id ?? ''}/resolve`, { note: 'driver paid the 20 THB back' })
+    expect(resolved).toEqual({ status: 200, body: { id: discrepancy?.id, resolved: true } })
+    expect(await open()).toEqual([])
+    expect((await post(`/api/cash/discrepancies/${discrepancy?.id ?? ''}/resolve`, { note: 'again' })).status).toBe(409)
+    expect((await post('/api/cash/discrepancies/999999/resolve', { note: 'none' })).status).toBe(404)
+    const { rows } = await server.db.pool.query<{ detail: { resolution: { by: string, note: string } } }>('SELECT detail FROM exceptions WHERE id = $1', [discrepancy?.id])
+    expect(rows[0]?.detail.resolution).toMatchObject({ by: 'installation', note: 'driver paid the 20 THB back' })
+  })
+
   it('times the cash cycle per partner, and counts the driver\'s and the hub\'s handovers that were off', async () => {
     interface Step { p50: number | null, parcels: number }
     const { body } = await server.api<{ cycle: Array<{ key: string, parcels: number, toOperator: Step, toRemitted: Step, toPaid: Step }>, handovers: unknown[] }>('GET', '/api/cash/kpis?by=partner')

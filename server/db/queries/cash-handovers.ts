@@ -107,3 +107,16 @@ export async function selectHandoverParties (sql: Sql, driver: string, stationId
     'SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1) AS driver, EXISTS (SELECT 1 FROM stations WHERE id = $2) AS station', [driver, stationId])
   return row ?? { driver: false, station: false }
 }
+
+/** Closes an open cash_discrepancy with who settled it and how; false when there is no such open one. */
+export async function resolveCashDiscrepancy (sql: Sql, id: string, resolution: { by: string, note: string, at: Date }): Promise<'resolved' | 'already' | 'missing'> {
+  const rows = await sql.query<{ was_open: boolean }>(
+    `WITH target AS (SELECT id, cleared_at IS NULL AS was_open FROM exceptions WHERE id = $1::bigint AND kind = 'cash_discrepancy' FOR UPDATE),
+          closed AS (
+            UPDATE exceptions e SET cleared_at = $3,
+                   detail = e.detail || jsonb_build_object('resolution', jsonb_build_object('by', $2::text, 'note', $4::text, 'at', $3::timestamptz))
+              FROM target t WHERE e.id = t.id AND t.was_open)
+     SELECT was_open FROM target`, [id, resolution.by, resolution.at, resolution.note])
+  const row = rows[0]
+  return row === undefined ? 'missing' : row.was_open ? 'resolved' : 'already'
+}
