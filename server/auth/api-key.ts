@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { sameBytes } from './tokens.js'
 
 export interface ApiKeySource {
   key: string
@@ -24,7 +25,5 @@ export async function resolveApiKey (configured: string | undefined, dataDir: st
 }
 
 export function sameSecret (given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
+  return sameBytes(Buffer.from(given), Buffer.from(expected))
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { batchEntries, payoutEntry, planRemittance, type LeftOut, type RemittanceTotals } from '../ledger/remittance.js'
-import { formatAmount } from '../money/currency.js'
+import { moneyView as money } from '../money/currency.js'
 import { postEntries } from './queries/ledger.js'
 import { selectSettlements } from './queries/merchant-settlement.js'
 import {
@@ -108,8 +108,6 @@ export async function payBatch (pool: pg.Pool, { id, now, actor, bankReference }
   })
 }
 
-const money = (minor: bigint, currency: string): { currency: string, minor: string, amount: string } =>
-  ({ currency, minor: minor.toString(), amount: formatAmount({ minor, currency }) })
 
 /**
  * A remittance webhook: the batch's totals and how many lines, for the merchant's books; never a

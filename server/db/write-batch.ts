@@ -7,7 +7,7 @@ import { eventsPart } from './queries/insert-events.js'
 import { milestonesPart } from './queries/insert-milestones.js'
 import { OUTCOME_CODES, rewriteOutcomes } from './queries/outcomes.js'
 import { postEntries, selectCodParcels, selectOwing } from './queries/ledger.js'
-import { doorEntries, isCollection } from '../ledger/door.js'
+import { doorEntries, booksDoorCash } from '../ledger/door.js'
 import { isReturn, returnEntries } from '../ledger/returns.js'
 import { positionsPart } from './queries/insert-positions.js'
 import { readsPart } from './queries/insert-reads.js'
@@ -44,7 +44,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
   const parts = partsOf(set, skipDuplicates)
   const health = set.events.length === 0 ? [] : newestHealth(set.events.map((item) => item.event))
   const outcomes = parcelsWithOutcome(set)
-  const collections = set.milestones.filter(isCollection)
+  const atTheDoor = set.milestones.filter(booksDoorCash)
   const returns = set.milestones.filter(isReturn)
   if (parts.length === 0 && health.length === 0) return
   await withTransaction(pool, async (sql) => {
@@ -53,7 +53,7 @@ async function writeOnce (pool: pg.Pool, set: WriteSet, skipDuplicates: boolean)
     const antennas = antennaStates(health)
     if (antennas.length > 0) await applyAntennaExceptions(sql, antennas)
     if (outcomes.length > 0) await rewriteOutcomes(sql, outcomes)
-    if (collections.length > 0) await bookDoorCash(sql, collections)
+    if (atTheDoor.length > 0) await bookDoorCash(sql, atTheDoor)
     if (returns.length > 0) await reverseReturned(sql, returns)
   })
 }

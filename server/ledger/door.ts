@@ -19,7 +19,7 @@ export type PaymentMethod = 'cash' | 'card' | 'qr'
 export const UNASSIGNED = 'unassigned'
 
 /** The milestones the ledger books: a delivery (its COD falls due), and any word of cash taken at the door. */
-export function isCollection (row: MilestoneRow): boolean {
+export function booksDoorCash (row: MilestoneRow): boolean {
   return row.code === 'delivered' || (row.code === 'cod_collected' && row.detail?.cod !== undefined)
 }
 

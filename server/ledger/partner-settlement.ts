@@ -1,4 +1,5 @@
 import { isCurrency, parseAmount, type Money } from '../money/currency.js'
+import { isTimeZone } from '../util/time-zone.js'
 import { parseCsv, type CsvRecord } from './csv.js'
 import { transfer, type LedgerEntry } from './entries.js'
 
@@ -64,12 +65,7 @@ export function mappingProblem (mapping: PartnerMapping): string | null {
     const named = columnsOf(mapping).filter(([, ref]) => typeof ref === 'string').map(([name]) => name)
     if (named.length > 0) return `a file without a header row names its columns by position: ${named.join(', ')}`
   }
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: mapping.timezone }).format(0)
-  } catch {
-    return `${mapping.timezone} is not an IANA time zone`
-  }
-  return null
+  return isTimeZone(mapping.timezone) ? null : `${mapping.timezone} is not an IANA time zone`
 }
 
 function columnsOf (mapping: PartnerMapping): Array<[string, ColumnRef]> {

@@ -43,6 +43,11 @@ export function formatAmount ({ minor, currency }: Money): string {
   return negative ? `-${whole}` : whole
 }
 
+/** An amount as the API shows it: exact minor units as a string, and the same as a decimal for people. */
+export function moneyView (minor: bigint, currency: string): { currency: string, minor: string, amount: string } {
+  return { currency, minor: minor.toString(), amount: formatAmount({ minor, currency }) }
+}
+
 /** A JSON number that is an exact decimal as written (450.5), or undefined for one that is not (1e21). */
 function numberText (amount: number): string | undefined {
   if (!Number.isFinite(amount) || amount < 0) return undefined

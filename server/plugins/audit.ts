@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { insertAuditEntry, type AuditEntry } from '../db/queries/audit.js'
+import { SAFE_METHODS } from './auth.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,7 +17,6 @@ declare module 'fastify' {
   }
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
  * The audit log: who did what, when, from where. Every change made through a credentialed route

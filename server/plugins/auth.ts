@@ -21,7 +21,8 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'ts_session'
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Methods that change nothing: no CSRF check, no audit entry for them as changes. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 const LAST_USED_RESOLUTION_MS = 60_000
 
 

@@ -18,7 +18,8 @@ import {
   type PartnerMapping, type SettlementRow
 } from '../ledger/partner-settlement.js'
 import { formatAmount, isCurrency, parseAmount, type Money } from '../money/currency.js'
-import { money, moneySchema } from './cash.js'
+import { moneyView as money } from '../money/currency.js'
+import { moneySchema } from './cash.js'
 import { dateTime, idSchema, listOf, nullableString, ops } from './schemas.js'
 
 /** A settlement file may be this large; the rest of the API keeps the server's small body limit. */

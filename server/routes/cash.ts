@@ -7,8 +7,10 @@ import { selectParcelByIdOrNumber } from '../db/queries/parcels.js'
 import { Errors } from '../errors.js'
 import { ACCOUNTS, type Account } from '../ledger/entries.js'
 import { DEFAULT_CYCLE, feeScheduleSchema, settlementCycleSchema, type FeeSchedule, type SettlementCycle } from '../ledger/settlement.js'
-import { formatAmount, isCurrency } from '../money/currency.js'
+import { isCurrency, moneyView as money } from '../money/currency.js'
+import { isTimeZone } from '../util/time-zone.js'
 import { dateTime, idParams, listOf, nullableString, ops } from './schemas.js'
+import { reportWindow } from './window.js'
 
 /** An amount as the API shows it: integer minor units (exact), and the same as a decimal string for people. */
 export const moneySchema = {
@@ -19,8 +21,6 @@ export const moneySchema = {
     amount: { type: 'string', description: 'the same as a decimal, with the currency\'s own decimals' }
   }
 } as const
-export const money = (minor: bigint, currency: string): { currency: string, minor: string, amount: string } =>
-  ({ currency, minor: minor.toString(), amount: formatAmount({ minor, currency }) })
 
 const stepSchema = {
   type: 'object',
@@ -145,9 +145,7 @@ const cash: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request) => {
-    const to = request.query.to === undefined ? new Date(app.now()) : new Date(request.query.to)
-    const from = request.query.from === undefined ? new Date(to.getTime() - 30 * 86_400_000) : new Date(request.query.from)
-    if (from >= to) throw new Errors.BadShape('from must be before to')
+    const { from, to } = reportWindow(request.query, app.now())
     const merchant = request.principal?.merchantId ?? null
     return {
       from,
@@ -195,15 +193,6 @@ const cash: FastifyPluginAsync = async (app) => {
     if (updated === null) throw new Errors.NotFound('merchant', request.params.id)
     return updated
   })
-}
-
-function isTimeZone (zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone }).format(0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 export default cash

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { selectCodTotals } from '../db/queries/cod-summary.js'
-import { Errors } from '../errors.js'
 import { dateTime, ops } from './schemas.js'
-
-const DAY_MS = 86_400_000
+import { reportWindow } from './window.js'
 
 /** What finance reads: the cash on delivery expected and collected, per currency (a merchant's own, for a merchant). */
 const finance: FastifyPluginAsync = async (app) => {
@@ -38,9 +36,7 @@ const finance: FastifyPluginAsync = async (app) => {
       }
     }
   }, async (request) => {
-    const to = request.query.to === undefined ? new Date(app.now()) : new Date(request.query.to)
-    const from = request.query.from === undefined ? new Date(to.getTime() - 30 * DAY_MS) : new Date(request.query.from)
-    if (from >= to) throw new Errors.BadShape('from must be before to')
+    const { from, to } = reportWindow(request.query, app.now())
     return { from, to, items: await selectCodTotals(app.db.sql, from, to, request.principal?.merchantId ?? null) }
   })
 }

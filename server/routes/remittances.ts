@@ -9,7 +9,8 @@ import { Errors } from '../errors.js'
 import { statementPdf } from '../reports/statement-pdf.js'
 import { parseRate, RATE_PATTERN } from '../ledger/remittance.js'
 import { formatAmount, isCurrency } from '../money/currency.js'
-import { money, moneySchema } from './cash.js'
+import { moneyView as money } from '../money/currency.js'
+import { moneySchema } from './cash.js'
 import { dateTime, listOf, nullableString, ops } from './schemas.js'
 
 const STATES: readonly BatchState[] = ['created', 'approved', 'paid']

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { isTimeZone } from '../util/time-zone.js'
 import { insertStation, selectStations } from '../db/queries/stations.js'
 import { isUniqueViolation } from '../db/sql.js'
 import { Errors } from '../errors.js'
@@ -70,13 +71,5 @@ const stations: FastifyPluginAsync = async (app) => {
   }, async () => ({ items: await selectStations(app.db.sql) }))
 }
 
-function isTimeZone (zone: string): boolean {
-  try {
-    Intl.DateTimeFormat('en', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
 
 export default stations

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { depositEntry, overdrawn } from '../../../server/ledger/deposit.js'
-import { doorEntries, isCollection, UNASSIGNED, type CodParcel, type PaymentMethod } from '../../../server/ledger/door.js'
+import { doorEntries, booksDoorCash, UNASSIGNED, type CodParcel, type PaymentMethod } from '../../../server/ledger/door.js'
 import { balances, entryProblem, type Account, type LedgerEntry } from '../../../server/ledger/entries.js'
 import { blindCount, handoverEntry } from '../../../server/ledger/handover.js'
 import { DEFAULT_MAPPING, matchSettlement, readSettlementFile, type PartnerMapping, type PartnerParcel } from '../../../server/ledger/partner-settlement.js'
@@ -163,7 +163,7 @@ class World {
     const inserted = !this.milestones.has(key)
     if (inserted) this.milestones.set(key, row)
     const fresh: string[] = []
-    if (isCollection(row)) fresh.push(...this.post(doorEntries(row, this.parcel(row.parcelId))))
+    if (booksDoorCash(row)) fresh.push(...this.post(doorEntries(row, this.parcel(row.parcelId))))
     if (isReturn(row)) {
       if (inserted) this.enqueue(row.parcelId)
       const parcel = this.parcel(row.parcelId)
